@@ -1,0 +1,1 @@
+"""The Telegram side of whatmatters: the Application, its handlers, and the command line."""

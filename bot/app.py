@@ -1,0 +1,362 @@
+"""The single place where the python-telegram-bot Application is wired to settings and storage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from conversations.engine import Button, Input, Message, Text, Unreadable, parse_button_data
+from telegram import (
+    BotCommand,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram import (
+    Message as TelegramMessage,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import wording
+from bot.conversation import Conversations, replies_from_json
+from bot.library import FlowLibrary
+from bot.settings import Settings
+from storage import Resident, SQLiteStorage, UpdateStatus
+
+log = logging.getLogger(__name__)
+
+RESIDENT_COMMANDS = [
+    BotCommand("start", "Begin, or carry on where you left off"),
+    BotCommand("help", "What I can do"),
+    BotCommand("stop", "No more messages from me"),
+]
+
+# Message contents a resident might send where the bot needs typed words or a button.
+_UNREADABLE_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video_note",
+    "video",
+    "audio",
+    "animation",
+    "document",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+
+
+class OneAtATimePerResident(BaseUpdateProcessor):
+    """Process updates concurrently, but each resident's strictly in the order they came.
+
+    Two quick messages from one resident must not race over the same session.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers once the same sender's earlier updates are done."""
+        sender = update.effective_user if isinstance(update, Update) else None
+        if sender is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(sender.id, asyncio.Lock())
+        self._waiting[sender.id] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[sender.id] -= 1
+            if not self._waiting[sender.id]:
+                del self._waiting[sender.id]
+                del self._locks[sender.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard: short ones (1–5, Yes/No) side by side, others one a row."""
+    if not buttons:
+        return None
+    answers = [b for b in buttons if b.value != "skip"]
+    skips = [b for b in buttons if b.value == "skip"]
+    side_by_side = len(answers) <= 5 and all(len(b.label) <= 4 for b in answers)
+    rows: list[list[Button]] = [answers] if side_by_side else [[b] for b in answers]
+    if skips:
+        rows.append(skips)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
+    )
+
+
+def _unreadable(message: TelegramMessage) -> Unreadable:
+    for kind in _UNREADABLE_KINDS:
+        if getattr(message, kind, None):
+            return Unreadable(kind)
+    return Unreadable("message")
+
+
+class ResidentChat:
+    """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
+
+    def __init__(self, settings: Settings, storage: SQLiteStorage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.library = FlowLibrary(storage)
+        self.conversations = Conversations(storage, self.library)
+
+    # Start-up and shut-down -----------------------------------------------------------------
+
+    async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Open the database, publish the shipped flows and set the command menu."""
+        await self.storage.open()
+        await self.library.install_shipped()
+        try:
+            await app.bot.set_my_commands(RESIDENT_COMMANDS)
+        except TelegramError as error:
+            # A Bot API server that refuses the menu must not stop residents being heard.
+            log.warning("could not set the command menu: %s", error)
+
+    async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Close the database."""
+        await self.storage.close()
+
+    # Gatekeepers ----------------------------------------------------------------------------
+
+    async def private_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer group chats with a pointer to a private chat, and go no further."""
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        message = update.message
+        if message is not None and (message.text or message.caption):
+            with contextlib.suppress(TelegramError):
+                await message.reply_text(wording.GROUP_CHAT)
+        raise ApplicationHandlerStop
+
+    async def once_per_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Keep the raw update, and never process the same update twice."""
+        recorded = await self.storage.record_update(update.update_id, json.dumps(update.to_dict()))
+        if recorded.status in (UpdateStatus.NEW, UpdateStatus.UNPROCESSED):
+            return
+        if recorded.status == UpdateStatus.UNREPLIED and update.effective_chat and recorded.replies:
+            # Processed and committed before a crash, but the replies may never have gone out.
+            resident = await self._resident(update)
+            replies = replies_from_json(recorded.replies)
+            await self._send(context, resident, replies, update.update_id)
+        raise ApplicationHandlerStop
+
+    # Residents' commands --------------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Begin the default flow, or resume where the resident left off."""
+        resident = await self._resident(update)
+        messages = await self.conversations.start(resident, update_id=update.update_id)
+        await self._send(context, resident, messages, update.update_id)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Say what the bot is for and which commands there are."""
+        await self._say(update, context, wording.HELP)
+
+    async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send nothing more until the resident sends /start."""
+        resident = await self._resident(update)
+        messages = await self.conversations.stop(resident, update_id=update.update_id)
+        await self._send(context, resident, messages, update.update_id)
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Point to /help for a command the bot does not know."""
+        await self._say(update, context, wording.UNKNOWN_COMMAND)
+
+    # Answers --------------------------------------------------------------------------------
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Take a typed answer."""
+        assert update.message is not None
+        assert update.message.text is not None
+        await self._turn(update, context, Text(update.message.text))
+
+    async def unreadable(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Kindly ask for words when a sticker, photo, voice note or the like arrives."""
+        assert update.message is not None
+        await self._turn(update, context, _unreadable(update.message))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Take a button press as the answer to the question it belongs to."""
+        query = update.callback_query
+        assert query is not None
+        press = parse_button_data(query.data or "")
+        resident = await self._resident(update)
+        inp = press or Unreadable("button")
+        messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
+        with contextlib.suppress(TelegramError):
+            await query.answer(None if press else wording.BUTTON_GONE)
+        # The pressed question's buttons are spent; any question asked again comes with new ones.
+        if isinstance(query.message, TelegramMessage):
+            with contextlib.suppress(BadRequest):
+                await query.message.edit_reply_markup(None)
+        await self._send(context, resident, messages, update.update_id)
+
+    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Keep the first version of an edited answer, and say how to add to it."""
+        await self._say(update, context, wording.EDITED)
+
+    async def membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Note a resident blocking the bot, or unblocking it."""
+        change = update.my_chat_member
+        if change is None or change.chat.type != ChatType.PRIVATE:
+            return
+        resident = await self._resident(update)
+        blocked = change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT)
+        await self.storage.set_blocked(resident.id, blocked)
+        await self.storage.mark_processed(update.update_id)
+
+    async def nothing_to_do(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Mark an update that needs no answer (a channel post, a poll result…) as handled."""
+        await self.storage.mark_processed(update.update_id)
+
+    # Errors ---------------------------------------------------------------------------------
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error for operators; a resident only ever sees a kind apology."""
+        log.error("error while handling an update", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        if update.effective_chat.type != ChatType.PRIVATE:
+            return
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, wording.SOMETHING_WENT_WRONG)
+
+    # Helpers --------------------------------------------------------------------------------
+
+    async def _resident(self, update: Update) -> Resident:
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None
+        assert chat is not None
+        resident = await self.storage.resident(user.id, chat.id)
+        if resident.blocked and update.my_chat_member is None:
+            await self.storage.set_blocked(resident.id, False)  # they wrote: they can hear us
+        return resident
+
+    async def _turn(self, update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> None:
+        resident = await self._resident(update)
+        messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
+        await self._send(context, resident, messages, update.update_id)
+
+    async def _say(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        resident = await self._resident(update)
+        messages = [Message(text)]
+        await self.conversations.note_replies(update.update_id, messages)
+        await self._send(context, resident, messages, update.update_id)
+
+    async def _send(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        resident: Resident,
+        messages: Sequence[Message],
+        update_id: int,
+    ) -> None:
+        """Send replies that are already committed, then note that they went out."""
+        bot = context.bot
+        try:
+            for message in messages:
+                await bot.send_message(
+                    resident.chat_id, message.text, reply_markup=keyboard(message.buttons)
+                )
+        except Forbidden:
+            log.info("resident %s has blocked the bot", resident.pseudonym)
+            await self.storage.set_blocked(resident.id, True)
+        await self.storage.mark_replied(update_id)
+
+
+def build_application(
+    settings: Settings, storage: SQLiteStorage
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Wire the bot: settings, storage, handlers in their order, and the error handler."""
+    if settings.bot_token is None:
+        raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
+    chat = ResidentChat(settings, storage)
+    app = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.file_url)
+        .concurrent_updates(OneAtATimePerResident())
+        .post_init(chat.post_init)
+        .post_shutdown(chat.post_shutdown)
+        .build()
+    )
+    private = filters.ChatType.PRIVATE
+    new_message = filters.UpdateType.MESSAGE & private
+
+    # Group -2: residents are heard in private chats only.
+    app.add_handler(TypeHandler(Update, chat.private_only), group=-2)
+    # Group -1: every update is recorded once; repeats stop here.
+    app.add_handler(TypeHandler(Update, chat.once_per_update), group=-1)
+    # Group 0, first match wins: commands, then answers, then everything else.
+    app.add_handler(CommandHandler("start", chat.start, filters=new_message))
+    app.add_handler(CommandHandler("help", chat.help, filters=new_message))
+    app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
+    app.add_handler(MessageHandler(new_message & filters.COMMAND, chat.unknown_command))
+    app.add_handler(MessageHandler(new_message & filters.TEXT, chat.text))
+    app.add_handler(CallbackQueryHandler(chat.button))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED & private, chat.edited))
+    app.add_handler(ChatMemberHandler(chat.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(new_message, chat.unreadable))
+    app.add_handler(TypeHandler(Update, chat.nothing_to_do))
+    app.add_error_handler(chat.error)
+    return app
+
+
+async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
+    """Poll for updates until `stop` is set, with the same steps and hooks as `run_polling`."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        await stop.wait()
+    finally:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -1,0 +1,181 @@
+"""The `whatmatters` command line: run the bot, try a flow in the terminal, check flows, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TextIO
+
+from conversations.loader import FlowFileError, load_flow
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from storage import ExportRow, SQLiteStorage
+
+EXPORT_COLUMNS = (
+    "resident",
+    "flow",
+    "flow_version",
+    "step",
+    "question",
+    "answer",
+    "answered_at",
+    "themes",
+    "sentiment",
+)
+
+NO_TOKEN = (
+    "whatmatters: set WHATMATTERS_BOT_TOKEN to your bot's token from @BotFather "
+    "(in the environment or in a .env file); to try the conversation without Telegram, "
+    "run `whatmatters try`."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="whatmatters",
+        description="A Telegram bot that helps public services hear what matters to residents.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="run the bot (long polling)")
+
+    try_ = commands.add_parser("try", help="chat with a flow in the terminal, as a resident would")
+    try_.add_argument("flow_id", nargs="?", help="the flow to try (default: the /start flow)")
+    try_.add_argument(
+        "--keep",
+        action="store_true",
+        help="store the answers in the configured database (default: a throwaway one)",
+    )
+
+    flows = commands.add_parser("flows", help="manage conversation flows")
+    flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
+    validate = flow_commands.add_parser("validate", help="check flow files for mistakes")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    export = commands.add_parser("export", help="every answer, one row each")
+    export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--output", "-o", type=Path, help="write to FILE instead of the screen")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request with the URL, and the URL holds the bot's token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "WHATMATTERS_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"whatmatters: {name}: {problem['msg']}", file=sys.stderr)
+        return 2
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "run": _run,
+        "try": _try,
+        "flows": _flows,
+        "export": _export,
+    }
+    return handlers[args.command](args, settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.app import build_application, serve
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        app = build_application(settings, SQLiteStorage(settings.database))
+        await serve(app, stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def _try(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.terminal import chat_in_terminal
+
+    if args.keep:
+        return asyncio.run(chat_in_terminal(settings.database, args.flow_id))
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(chat_in_terminal(Path(folder) / "try.db", args.flow_id))
+
+
+def _flows(args: argparse.Namespace, settings: Settings) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            flow = load_flow(path)
+        except FlowFileError as error:
+            print(error, file=sys.stderr)
+            status = 1
+        else:
+            questions = sum(1 for step in flow.steps if step.is_question)
+            print(f"{path}: ok — flow {flow.id!r}, {len(flow.steps)} steps, {questions} questions")
+    return status
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    since = datetime.combine(args.since, time(), settings.zone) if args.since else None
+
+    async def rows() -> list[ExportRow]:
+        async with SQLiteStorage(settings.database) as storage:
+            return await storage.export_rows(since)
+
+    found = asyncio.run(rows())
+    if args.output:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            write_export(found, out, args.format, settings)
+    else:
+        write_export(found, sys.stdout, args.format, settings)
+    return 0
+
+
+def write_export(rows: Sequence[ExportRow], out: TextIO, fmt: str, settings: Settings) -> None:
+    """Write answers as CSV or JSON lines, with the columns DESIGN.md promises."""
+    records = (
+        {
+            "resident": row.resident,
+            "flow": row.flow,
+            "flow_version": row.flow_version,
+            "step": row.step,
+            "question": row.question,
+            "answer": row.answer,
+            "answered_at": row.answered_at.astimezone(settings.zone).isoformat(timespec="seconds"),
+            "themes": ";".join(row.themes),
+            "sentiment": "" if row.sentiment is None else round(row.sentiment, 3),
+        }
+        for row in rows
+    )
+    if fmt == "jsonl":
+        for record in records:
+            if record["sentiment"] == "":
+                record["sentiment"] = None
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(records)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""A resident's turn, from their input to the stored answer and the messages to show.
+
+Shared by the Telegram handlers and `whatmatters try`, so the terminal behaves exactly as the bot.
+Every turn is committed to storage before its messages are returned to be sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from conversations.engine import (
+    Begin,
+    Button,
+    Input,
+    Message,
+    Outcome,
+    State,
+    Status,
+    advance,
+    begin,
+    current_prompt,
+)
+
+from bot import wording
+from bot.library import FlowLibrary
+from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
+
+
+def replies_to_json(messages: Sequence[Message]) -> str:
+    """Messages as JSON, kept with the update so a reply lost in a crash can be sent again."""
+    return json.dumps(
+        [
+            {"text": m.text, "buttons": [[b.label, b.step_id, b.value] for b in m.buttons]}
+            for m in messages
+        ]
+    )
+
+
+def replies_from_json(text: str) -> list[Message]:
+    """Messages kept by `replies_to_json`."""
+    return [
+        Message(item["text"], tuple(Button(*button) for button in item["buttons"]))
+        for item in json.loads(text)
+    ]
+
+
+class Conversations:
+    """Runs residents through flows, one committed turn at a time."""
+
+    def __init__(self, storage: SQLiteStorage, library: FlowLibrary) -> None:
+        self.storage = storage
+        self.library = library
+
+    async def start(
+        self, resident: Resident, *, update_id: int | None = None, flow_id: str | None = None
+    ) -> list[Message]:
+        """Resume the resident's flow where they left off, or begin the default one."""
+        if resident.stopped:
+            await self.storage.set_stopped(resident.id, False)
+        session = await self.storage.active_session(resident.id)
+        if session is not None and (flow_id is None or flow_id == session.flow_id):
+            flow = await self.library.get(session.flow_id, session.flow_version)
+            messages = [
+                Message(wording.WELCOME_BACK),
+                *current_prompt(flow, State.model_validate_json(session.state)),
+            ]
+            await self.note_replies(update_id, messages)
+            return messages
+        flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
+        outcome = begin(flow)
+        await self._commit(resident, None, flow.id, version, outcome, update_id)
+        return list(outcome.messages)
+
+    async def handle(
+        self, resident: Resident, inp: Input, *, update_id: int | None = None
+    ) -> list[Message]:
+        """Take one input from the resident within their current flow."""
+        if resident.stopped:
+            messages = [Message(wording.STOPPED_HINT)]
+            await self.note_replies(update_id, messages)
+            return messages
+        session = await self.storage.active_session(resident.id)
+        if session is None:
+            latest = await self.storage.latest_session(resident.id)
+            if latest is None or isinstance(inp, Begin):
+                return await self.start(resident, update_id=update_id)
+            hint = wording.DECLINED_HINT if latest.status == Status.DECLINED else wording.DONE_HINT
+            messages = [Message(hint)]
+            await self.note_replies(update_id, messages)
+            return messages
+        flow = await self.library.get(session.flow_id, session.flow_version)
+        outcome = advance(flow, State.model_validate_json(session.state), inp)
+        if not outcome.accepted:
+            # Nothing changed: the flow stays where it was, so only the update is marked done.
+            await self.note_replies(update_id, outcome.messages)
+            return list(outcome.messages)
+        await self._commit(resident, session, flow.id, session.flow_version, outcome, update_id)
+        return list(outcome.messages)
+
+    async def stop(self, resident: Resident, *, update_id: int | None = None) -> list[Message]:
+        """Send no more messages to this resident until they /start again."""
+        await self.storage.set_stopped(resident.id, True)
+        messages = [Message(wording.STOPPED)]
+        await self.note_replies(update_id, messages)
+        return messages
+
+    async def _commit(
+        self,
+        resident: Resident,
+        session: Session | None,
+        flow_id: str,
+        version: int,
+        outcome: Outcome,
+        update_id: int | None,
+    ) -> None:
+        answer = outcome.answer
+        await self.storage.save_turn(
+            Turn(
+                resident_id=resident.id,
+                session_id=session.id if session else None,
+                flow_id=flow_id,
+                flow_version=version,
+                step_id=outcome.state.step_id,
+                status=outcome.state.status.value,
+                state=outcome.state.model_dump_json(),
+                answer=None
+                if answer is None
+                else NewAnswer(
+                    step_id=answer.step_id,
+                    question=answer.question,
+                    text=answer.text,
+                    number=answer.number,
+                    follow_up_consent=answer.follow_up_consent,
+                ),
+                update_id=update_id,
+                replies=replies_to_json(outcome.messages),
+            )
+        )
+
+    async def note_replies(self, update_id: int | None, messages: Sequence[Message]) -> None:
+        """Mark an update processed with nothing stored, keeping what the bot answers to it."""
+        if update_id is not None:
+            await self.storage.mark_processed(update_id, replies_to_json(messages))

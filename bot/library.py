@@ -1,0 +1,58 @@
+"""The flows the bot can run: every published version, parsed once and kept in memory."""
+
+from __future__ import annotations
+
+import logging
+
+from conversations.loader import parse_flow, shipped_flow_sources
+from conversations.model import Flow
+
+from storage import FlowVersion, SQLiteStorage
+
+log = logging.getLogger(__name__)
+
+
+class UnknownFlow(LookupError):
+    """No published flow has this id (or this version)."""
+
+
+class FlowLibrary:
+    """Published flows by id and version; residents mid-flow keep the version they started."""
+
+    def __init__(self, storage: SQLiteStorage) -> None:
+        self._storage = storage
+        self._parsed: dict[tuple[str, int], Flow] = {}
+
+    async def install_shipped(self) -> list[FlowVersion]:
+        """Publish each shipped flow that the database does not have yet, as its version 1."""
+        installed = []
+        for flow_id, source in shipped_flow_sources().items():
+            if await self._storage.live_flow(flow_id) is None:
+                installed.append(await self._storage.publish_flow(flow_id, source))
+                log.info("published the shipped flow %s", flow_id)
+        return installed
+
+    async def get(self, flow_id: str, version: int) -> Flow:
+        """One version of a flow."""
+        key = (flow_id, version)
+        if key not in self._parsed:
+            stored = await self._storage.flow_version(flow_id, version)
+            if stored is None:
+                raise UnknownFlow(f"there is no version {version} of the flow {flow_id!r}")
+            self._parsed[key] = parse_flow(stored.source, source=f"{flow_id} v{version}")
+        return self._parsed[key]
+
+    async def live(self, flow_id: str) -> tuple[Flow, int]:
+        """The live version of a flow, and its number."""
+        stored = await self._storage.live_flow(flow_id)
+        if stored is None:
+            raise UnknownFlow(f"there is no flow called {flow_id!r}")
+        return await self.get(flow_id, stored.version), stored.version
+
+    async def default_flow_id(self) -> str:
+        """The flow that /start enters: the first live flow whose entry is `start`."""
+        for stored in await self._storage.live_flows():
+            flow = await self.get(stored.flow_id, stored.version)
+            if flow.entry == "start":
+                return flow.id
+        raise UnknownFlow("no published flow is entered with /start")

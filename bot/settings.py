@@ -1,0 +1,150 @@
+"""Settings from `WHATMATTERS_*` environment variables and a `.env` file (DESIGN.md's table)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A day of the week and a time of day, such as `mon 09:00`."""
+
+    weekday: int  # Monday is 0, as in datetime.weekday()
+    at: time
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """The days and hours when the service is staffed, such as `mon-fri 09:00-17:00`."""
+
+    weekdays: frozenset[int]
+    opens: time
+    closes: time
+
+
+def _parse_time(text: str) -> time:
+    hours, _, minutes = text.partition(":")
+    return time(int(hours), int(minutes))
+
+
+def parse_weekly_time(text: str) -> WeeklyTime:
+    """Read `mon 09:00` into a WeeklyTime."""
+    match = re.fullmatch(r"\s*([a-z]{3})\w*\s+(\d{1,2}:\d{2})\s*", text.lower())
+    if not match or match[1] not in DAYS:
+        raise ValueError(f"{text!r} is not a day and time such as 'mon 09:00'")
+    try:
+        return WeeklyTime(DAYS.index(match[1]), _parse_time(match[2]))
+    except ValueError:
+        raise ValueError(f"{text!r} has a time that does not exist") from None
+
+
+def parse_office_hours(text: str) -> OfficeHours:
+    """Read `mon-fri 09:00-17:00` into OfficeHours."""
+    pattern = r"\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})\s*"
+    match = re.fullmatch(pattern, text.lower())
+    if not match or match[1] not in DAYS or (match[2] and match[2] not in DAYS):
+        raise ValueError(f"{text!r} is not days and hours such as 'mon-fri 09:00-17:00'")
+    first = DAYS.index(match[1])
+    last = DAYS.index(match[2]) if match[2] else first
+    days = frozenset(d % 7 for d in range(first, last + 1 if last >= first else last + 8))
+    try:
+        opens, closes = _parse_time(match[3]), _parse_time(match[4])
+    except ValueError:
+        raise ValueError(f"{text!r} has a time that does not exist") from None
+    if closes <= opens:
+        raise ValueError(f"{text!r} closes before it opens")
+    return OfficeHours(days, opens, closes)
+
+
+def _user_ids(value: object) -> object:
+    """Accept `123,456` (as people write it in .env files) as well as a list."""
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        return [part for part in parts if part]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+UserIds = Annotated[list[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can set; see `.env.example` for each one in plain words."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WHATMATTERS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str | None = None
+    database: Path = Path("whatmatters.db")
+    admins: UserIds = Field(default_factory=list)
+    timezone: str = "Europe/London"
+    digest_schedule: str = "mon 09:00"
+    retention_days: int = Field(default=730, ge=1)
+    safeguarding_contacts: UserIds = Field(default_factory=list)
+    office_hours: str = "mon-fri 09:00-17:00"
+
+    _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/London") from None
+        return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        parse_weekly_time(value)
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _valid_office_hours(cls, value: str) -> str:
+        parse_office_hours(value)
+        return value
+
+    @property
+    def file_url(self) -> str:
+        """The base for file downloads: as given, or derived from the API base."""
+        if self.api_file_url:
+            return self.api_file_url
+        base = self.api_base_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone for schedules and dates."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def digest_time(self) -> WeeklyTime:
+        """When the weekly digest goes out."""
+        return parse_weekly_time(self.digest_schedule)
+
+    @property
+    def staffed_hours(self) -> OfficeHours:
+        """When the service is staffed."""
+        return parse_office_hours(self.office_hours)
+
+    def is_admin(self, user_id: int) -> bool:
+        """Whether this Telegram user is one of the configured admins."""
+        return user_id in self.admins

@@ -1,0 +1,51 @@
+"""What the bot itself says to residents, in one place so it can be reworded and translated."""
+
+from __future__ import annotations
+
+WELCOME_BACK = "Welcome back. Let's carry on where you left off."
+
+HELP = (
+    "I'm here to hear what matters to you, in your own words. "
+    "Staff at the service read what people say, without names, and use it to make things better.\n"
+    "\n"
+    "/start — begin, or carry on where you left off\n"
+    "/stop — no more messages from me (what you've said so far is kept)\n"
+    "/help — this message\n"
+    "\n"
+    "Just type your answers, or tap the buttons."
+)
+
+UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /help to see what I can do."
+
+STOPPED = (
+    "All right, I won't send you any more messages. What you've told me so far is kept safely. "
+    "If you'd like to carry on another time, just send /start."
+)
+
+STOPPED_HINT = (
+    "You asked me to stop, so I've paused our conversation. Send /start if you'd like to carry on."
+)
+
+DONE_HINT = (
+    "Thank you — you've already answered all my questions. "
+    "Send /start if you'd like to share something more."
+)
+
+DECLINED_HINT = "No problem. If you change your mind, send /start and we can begin."
+
+EDITED = (
+    "I've kept what you first sent. If you'd like to add or change something, "
+    "just send it as a new message."
+)
+
+GROUP_CHAT = (
+    "Hello! I only talk one to one, so that what people tell me stays private. "
+    "Please send me a direct message instead."
+)
+
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on our side. What you've told me so far is safe. "
+    "Please try again in a moment."
+)
+
+BUTTON_GONE = "That question has moved on."

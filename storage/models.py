@@ -1,0 +1,108 @@
+"""The typed records that storage hands out and takes in; no SQL rows leave the storage package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A person who talks with the bot, known to staff only by a pseudonym."""
+
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    pseudonym: str
+    created_at: datetime
+    stopped: bool
+    blocked: bool
+    follow_up_consent: bool | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A resident's way through one version of one flow; `state` is the engine's state as JSON."""
+
+    id: int
+    resident_id: int
+    flow_id: str
+    flow_version: int
+    step_id: str | None
+    status: str
+    state: str
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    """An answer to record: what the resident said to one step."""
+
+    step_id: str
+    question: str
+    text: str
+    number: float | None = None
+    follow_up_consent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything one resident message changes, committed together before the bot replies.
+
+    `session_id` is None to start a new session; `update_id` is the Telegram update that carried
+    the turn (None from the terminal), and `replies` is what the bot will answer, kept so that a
+    reply lost in a crash can be sent again without processing the update twice.
+    """
+
+    resident_id: int
+    session_id: int | None
+    flow_id: str
+    flow_version: int
+    step_id: str | None
+    status: str
+    state: str
+    answer: NewAnswer | None = None
+    update_id: int | None = None
+    replies: str | None = None
+
+
+class UpdateStatus(StrEnum):
+    """What storage already knows of an incoming Telegram update."""
+
+    NEW = "new"  # never seen: process it
+    UNPROCESSED = "unprocessed"  # recorded, but its processing did not finish: process it
+    UNREPLIED = "unreplied"  # processed and committed, but the replies may not have gone out
+    DONE = "done"  # processed and answered: ignore the repeat
+
+
+@dataclass(frozen=True)
+class RecordedUpdate:
+    """The outcome of recording an update: its status, and the replies kept if processed."""
+
+    status: UpdateStatus
+    replies: str | None = None
+
+
+@dataclass(frozen=True)
+class FlowVersion:
+    """One published version of a flow, as the YAML the admin wrote."""
+
+    flow_id: str
+    version: int
+    source: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One answer as staff and exports see it: under the resident's pseudonym only."""
+
+    resident: str
+    flow: str
+    flow_version: int
+    step: str
+    question: str
+    answer: str
+    answered_at: datetime
+    themes: tuple[str, ...]
+    sentiment: float | None
