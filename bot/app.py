@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from conversations.engine import Button, Input, Message, Text, Unreadable, parse_button_data
 from telegram import (
     BotCommand,
     ChatMember,
@@ -41,6 +40,7 @@ from bot import wording
 from bot.conversation import Conversations, replies_from_json
 from bot.library import FlowLibrary
 from bot.settings import Settings
+from conversations.engine import Button, Input, Message, Text, Unreadable, parse_button_data
 from storage import Resident, SQLiteStorage, UpdateStatus
 
 log = logging.getLogger(__name__)

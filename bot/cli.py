@@ -15,10 +15,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO
 
-from conversations.loader import FlowFileError, load_flow
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from conversations.loader import FlowFileError, load_flow
 from storage import ExportRow, SQLiteStorage
 
 EXPORT_COLUMNS = (
@@ -152,7 +152,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 def write_export(rows: Sequence[ExportRow], out: TextIO, fmt: str, settings: Settings) -> None:
     """Write answers as CSV or JSON lines, with the columns DESIGN.md promises."""
-    records = (
+    records = [
         {
             "resident": row.resident,
             "flow": row.flow,
@@ -162,19 +162,17 @@ def write_export(rows: Sequence[ExportRow], out: TextIO, fmt: str, settings: Set
             "answer": row.answer,
             "answered_at": row.answered_at.astimezone(settings.zone).isoformat(timespec="seconds"),
             "themes": ";".join(row.themes),
-            "sentiment": "" if row.sentiment is None else round(row.sentiment, 3),
+            "sentiment": None if row.sentiment is None else round(row.sentiment, 3),
         }
         for row in rows
-    )
+    ]
     if fmt == "jsonl":
         for record in records:
-            if record["sentiment"] == "":
-                record["sentiment"] = None
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows(records)  # csv writes None as an empty cell
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from bot import wording
+from bot.library import FlowLibrary
 from conversations.engine import (
     Begin,
     Button,
@@ -21,9 +23,6 @@ from conversations.engine import (
     begin,
     current_prompt,
 )
-
-from bot import wording
-from bot.library import FlowLibrary
 from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
 
 

@@ -6,7 +6,6 @@ import logging
 
 from conversations.loader import parse_flow, shipped_flow_sources
 from conversations.model import Flow
-
 from storage import FlowVersion, SQLiteStorage
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,10 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from conversations.engine import Input, Message, Press, Text
-
 from bot import wording
 from bot.conversation import Conversations
 from bot.library import FlowLibrary, UnknownFlow
+from conversations.engine import Input, Message, Press, Text
 from storage import SQLiteStorage
 
 # The terminal resident is not a Telegram user; Telegram user ids are all positive.

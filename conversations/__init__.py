@@ -1,0 +1,1 @@
+"""Conversation flows: the YAML format, its loader, and the pure engine that runs them."""
