@@ -40,7 +40,15 @@ from bot import wording
 from bot.conversation import Conversations, replies_from_json
 from bot.library import FlowLibrary
 from bot.settings import Settings
-from conversations.engine import Button, Input, Message, Text, Unreadable, parse_button_data
+from conversations.engine import (
+    Button,
+    Input,
+    Message,
+    Press,
+    Text,
+    Unreadable,
+    parse_button_data,
+)
 from storage import Resident, SQLiteStorage, UpdateStatus
 
 log = logging.getLogger(__name__)
@@ -219,7 +227,8 @@ class ResidentChat:
         assert query is not None
         press = parse_button_data(query.data or "")
         resident = await self._resident(update)
-        inp = press or Unreadable("button")
+        # Data that is not ours (an old keyboard, a forged press) is a press of no current question.
+        inp = press or Press(step_id="", value="")
         messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
         with contextlib.suppress(TelegramError):
             await query.answer(None if press else wording.BUTTON_GONE)

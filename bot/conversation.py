@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot import wording
 from bot.library import FlowLibrary
@@ -18,10 +19,8 @@ from conversations.engine import (
     Message,
     Outcome,
     State,
-    Status,
     advance,
     begin,
-    current_prompt,
 )
 from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
 
@@ -57,15 +56,11 @@ class Conversations:
         """Resume the resident's flow where they left off, or begin the default one."""
         if resident.stopped:
             await self.storage.set_stopped(resident.id, False)
+            resident = replace(resident, stopped=False)
         session = await self.storage.active_session(resident.id)
         if session is not None and (flow_id is None or flow_id == session.flow_id):
-            flow = await self.library.get(session.flow_id, session.flow_version)
-            messages = [
-                Message(wording.WELCOME_BACK),
-                *current_prompt(flow, State.model_validate_json(session.state)),
-            ]
-            await self.note_replies(update_id, messages)
-            return messages
+            # A second /start mid-flow resumes; it never starts the resident over.
+            return await self.handle(resident, Begin(), update_id=update_id)
         flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
         outcome = begin(flow)
         await self._commit(resident, None, flow.id, version, outcome, update_id)
@@ -81,13 +76,10 @@ class Conversations:
             return messages
         session = await self.storage.active_session(resident.id)
         if session is None:
-            latest = await self.storage.latest_session(resident.id)
-            if latest is None or isinstance(inp, Begin):
+            session = await self.storage.latest_session(resident.id)
+            if session is None or isinstance(inp, Begin):
                 return await self.start(resident, update_id=update_id)
-            hint = wording.DECLINED_HINT if latest.status == Status.DECLINED else wording.DONE_HINT
-            messages = [Message(hint)]
-            await self.note_replies(update_id, messages)
-            return messages
+            # The engine answers kindly that the conversation is over (finished, or declined).
         flow = await self.library.get(session.flow_id, session.flow_version)
         outcome = advance(flow, State.model_validate_json(session.state), inp)
         if not outcome.accepted:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-WELCOME_BACK = "Welcome back. Let's carry on where you left off."
-
 HELP = (
     "I'm here to hear what matters to you, in your own words. "
     "Staff at the service read what people say, without names, and use it to make things better.\n"
@@ -26,12 +24,6 @@ STOPPED_HINT = (
     "You asked me to stop, so I've paused our conversation. Send /start if you'd like to carry on."
 )
 
-DONE_HINT = (
-    "Thank you — you've already answered all my questions. "
-    "Send /start if you'd like to share something more."
-)
-
-DECLINED_HINT = "No problem. If you change your mind, send /start and we can begin."
 
 EDITED = (
     "I've kept what you first sent. If you'd like to add or change something, "

@@ -24,8 +24,8 @@ EMPTY_TEXT: Final = "I didn't get any words there. Please type your answer — a
 SKIP_HINT: Final = "Or tap Skip if you'd rather not answer."
 TYPE_INSTEAD: Final = "This question needs typed words, not a button. Please type your answer."
 TOO_LONG: Final = (
-    "Thank you — there's a lot here, and we want to hear it. It's too long for one message, "
-    "though. Please send it in shorter parts."
+    "Thank you — there's a lot here, and we want to hear it. It's too long for one answer, "
+    "though. Could you make it a little shorter and send it again?"
 )
 
 UNREADABLE: Final = (

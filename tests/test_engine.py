@@ -215,13 +215,13 @@ def test_answer_of_the_longest_allowed_length_is_kept_whole() -> None:
 
 
 def test_answer_too_long_is_refused_kindly_and_the_flow_stays() -> None:
-    """A longer answer is refused with a request for shorter parts, and nothing is recorded."""
+    """A longer answer is refused with a request to shorten it, and nothing is recorded."""
     state = at("matters")
 
     outcome = advance(OPEN, state, Text("x" * (MAX_ANSWER_CHARS + 1)))
 
     assert texts(outcome) == [wording.TOO_LONG]
-    assert "shorter parts" in wording.TOO_LONG
+    assert "shorter" in wording.TOO_LONG
     assert outcome.state == state
     assert outcome.answer is None
     assert not outcome.accepted

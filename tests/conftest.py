@@ -1,0 +1,41 @@
+"""Fixtures shared by the tests: the local Bot API server and the real bot polling it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fake_telegram import FakeTelegram
+from tests.running_bot import RunningBot, settings_for
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB 22.8 warns when time periods are read as ints; opt in to timedelta, as the bot does."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """A local Bot API server on 127.0.0.1."""
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """A fresh database file for the test."""
+    return tmp_path / "whatmatters.db"
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
+    """The real bot, polling the local server, on a fresh database."""
+    running = RunningBot(tg, settings_for(tg, database))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()

@@ -1,0 +1,71 @@
+"""The real bot polling the tests' local Bot API server: a test can start, stop, restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from telegram.ext import Application
+
+from bot.app import build_application, serve
+from bot.settings import Settings
+from storage import SQLiteStorage
+from tests.fake_telegram import FakeTelegram
+
+
+def settings_for(tg: FakeTelegram, database: Path, **changes: Any) -> Settings:
+    """Settings that point the bot at the local server and a test database (no .env read)."""
+    return Settings(
+        _env_file=None,
+        bot_token=SecretStr(tg.token),
+        api_base_url=tg.base_url,
+        api_file_url=tg.base_file_url,
+        database=database,
+        **changes,
+    )
+
+
+class RunningBot:
+    """The bot as `whatmatters run` runs it: `serve()` on its own task, stoppable at will."""
+
+    def __init__(self, tg: FakeTelegram, settings: Settings) -> None:
+        self.tg = tg
+        self.settings = settings
+        self.storage = SQLiteStorage(settings.database)
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Start the bot and wait until it polls for updates."""
+        polls_before = len(self.tg.calls_to("getUpdates"))
+        self.storage = SQLiteStorage(self.settings.database)
+        self.app = build_application(self.settings, self.storage)
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(serve(self.app, self._stop))
+        await self.tg.wait_for_call("getUpdates", timeout=timeout, count=polls_before + 1)
+
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Stop the bot as SIGTERM would, and wait for it to finish."""
+        if self._task is None:
+            return
+        self._stop.set()
+        task, self._task = self._task, None
+        await asyncio.wait_for(task, timeout)
+
+    async def kill(self) -> None:
+        """Stop the bot abruptly, mid-work, as a crash would: no shutdown steps run."""
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    async def restart(self) -> None:
+        """Stop the bot cleanly and start a new one on the same database."""
+        await self.stop()
+        await self.start()
