@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -72,8 +73,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    # Opt in to python-telegram-bot's timedelta periods (22.x warns about the int ones).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    # The running bot reports what it does; the other commands speak only of problems.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request with the URL, and the URL holds the bot's token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -28,7 +28,10 @@ def render(messages: Sequence[Message]) -> str:
             if not paragraph:
                 lines.append("")
         if message.buttons:
-            choices = "   ".join(f"[{n}] {b.label}" for n, b in enumerate(message.buttons, 1))
+            choices = "   ".join(
+                f"[{n}]" if b.label == str(n) else f"[{n}] {b.label}"
+                for n, b in enumerate(message.buttons, 1)
+            )
             lines.append(f"  {choices}")
         lines.append("")
     return "\n".join(lines)

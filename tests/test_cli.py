@@ -1,0 +1,136 @@
+"""The `whatmatters` command line, run as a newcomer would run it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, parse_office_hours, parse_weekly_time
+from conversations.loader import SHIPPED_FLOWS_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def whatmatters(
+    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line in a clean environment (no WHATMATTERS_* settings, no .env)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    clean.update(env or {})
+    clean["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_run_without_a_token_says_what_to_set(tmp_path: Path) -> None:
+    """`whatmatters run` with no token prints one clear line naming the setting and `try`."""
+    result = whatmatters("run", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "WHATMATTERS_BOT_TOKEN" in lines[0]
+    assert "whatmatters try" in lines[0]
+    assert not (tmp_path / "whatmatters.db").exists()
+
+
+def test_try_completes_the_shipped_flow_in_the_terminal(tmp_path: Path) -> None:
+    """`whatmatters try` runs the shipped flow as a resident sees it, buttons by number."""
+    typed = "\n".join(["1", "Feeling safe at night", "Better lighting", "4", "1", ""])
+    result = whatmatters("try", cwd=tmp_path, stdin=typed)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Are you happy to carry on?" in out
+    assert "[1] Yes   [2] No" in out
+    assert "What matters to you about living here?" in out
+    assert "[6] Skip" in out
+    assert "Thank you. What you have told us really helps." in out
+    assert "(4 answers stored" in out
+    assert not (tmp_path / "whatmatters.db").exists()  # a throwaway database by default
+
+
+def test_try_keeps_answers_only_when_asked(tmp_path: Path) -> None:
+    """`whatmatters try --keep` stores into the configured database, and export shows it."""
+    typed = "\n".join(["yes", "The library", "Open on Sundays", "skip", "no", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    assert whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env).returncode == 0
+    exported = whatmatters("export", cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith(
+        "resident,flow,flow_version,step,question,answer,answered_at,themes,sentiment\n"
+    )
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [row["answer"] for row in rows] == ["The library", "Open on Sundays", "no"]
+
+
+def test_try_an_unknown_flow_says_so(tmp_path: Path) -> None:
+    """`whatmatters try no-such-flow` explains there is no such flow."""
+    result = whatmatters("try", "no-such-flow", cwd=tmp_path, stdin="")
+    assert result.returncode == 1
+    assert "no flow called 'no-such-flow'" in result.stdout
+
+
+def test_validate_passes_the_shipped_flow_and_names_mistakes(tmp_path: Path) -> None:
+    """`flows validate` says ok for a good file, and gives file, line and field for a bad one."""
+    shipped = Path(str(SHIPPED_FLOWS_DIR / "what-matters.yaml"))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "id: broken\ntitle: Broken\nsteps:\n  - id: q\n    kind: texte\n    text: Hi\n",
+        encoding="utf-8",
+    )
+    good = whatmatters("flows", "validate", str(shipped), cwd=tmp_path)
+    assert good.returncode == 0
+    assert "ok" in good.stdout
+    bad = whatmatters("flows", "validate", str(shipped), str(broken), cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "broken.yaml, line 5" in bad.stderr
+    assert "kind" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_a_bad_setting_is_named_in_plain_words(tmp_path: Path) -> None:
+    """A mistyped time zone names the variable to fix, with no traceback."""
+    result = whatmatters("run", cwd=tmp_path, env={"WHATMATTERS_TIMEZONE": "Europe/Londn"})
+    assert result.returncode == 2
+    assert "WHATMATTERS_TIMEZONE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_read_comma_separated_ids_and_a_dotenv_file(tmp_path: Path) -> None:
+    """Admins are read as `1, 2` from a .env file; the file URL is derived from the API base."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "WHATMATTERS_ADMINS=111, 222\nWHATMATTERS_API_BASE_URL=http://127.0.0.1:9/bot\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=env_file)
+    assert settings.admins == [111, 222]
+    assert settings.is_admin(222)
+    assert settings.file_url == "http://127.0.0.1:9/file/bot"
+    assert settings.retention_days == 730
+
+
+def test_schedules_are_read_in_plain_forms() -> None:
+    """`mon 09:00` and `mon-fri 09:00-17:00` read as a weekly time and office hours."""
+    weekly = parse_weekly_time("Mon 09:30")
+    assert (weekly.weekday, weekly.at.hour, weekly.at.minute) == (0, 9, 30)
+    hours = parse_office_hours("mon-fri 09:00-17:00")
+    assert hours.weekdays == frozenset(range(5))
+    assert parse_office_hours("sat-mon 10:00-12:00").weekdays == frozenset({5, 6, 0})
+    with pytest.raises(ValueError, match="day and time"):
+        parse_weekly_time("someday")
+    with pytest.raises(ValueError, match="closes before it opens"):
+        parse_office_hours("mon-fri 17:00-09:00")
