@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY conversations ./conversations
 COPY storage ./storage
+COPY insights ./insights
 RUN pip install . \
     && useradd --system --create-home --uid 10001 whatmatters \
     && mkdir -p /data \

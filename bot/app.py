@@ -12,6 +12,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -21,7 +22,7 @@ from telegram import (
     Message as TelegramMessage,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -38,8 +39,11 @@ from telegram.ext import (
 
 from bot import wording
 from bot.conversation import Conversations, replies_from_json
+from bot.digest import Digests, last_scheduled
 from bot.library import FlowLibrary
+from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.staff import StaffDesk
 from conversations.engine import (
     Button,
     Input,
@@ -49,9 +53,13 @@ from conversations.engine import (
     Unreadable,
     parse_button_data,
 )
+from insights import Analyser, redact
 from storage import Resident, SQLiteStorage, UpdateStatus
 
 log = logging.getLogger(__name__)
+
+# How often the outbox looks for messages due again (retries, and those queued by the CLI).
+OUTBOX_INTERVAL = 10.0
 
 RESIDENT_COMMANDS = [
     BotCommand("start", "Begin, or carry on where you left off"),
@@ -139,11 +147,11 @@ def _unreadable(message: TelegramMessage) -> Unreadable:
 class ResidentChat:
     """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
 
-    def __init__(self, settings: Settings, storage: SQLiteStorage) -> None:
+    def __init__(self, settings: Settings, storage: SQLiteStorage, analyser: Analyser) -> None:
         self.settings = settings
         self.storage = storage
         self.library = FlowLibrary(storage)
-        self.conversations = Conversations(storage, self.library)
+        self.conversations = Conversations(storage, self.library, analyser)
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -230,13 +238,20 @@ class ResidentChat:
         # Data that is not ours (an old keyboard, a forged press) is a press of no current question.
         inp = press or Press(step_id="", value="")
         messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
+        # The next question first: the resident is waiting for it. The pressed question's
+        # buttons are spent (any question asked again comes with new ones).
+        await asyncio.gather(
+            self._send(context, resident, messages, update.update_id),
+            self._settle(query, None if press else wording.BUTTON_GONE),
+        )
+
+    async def _settle(self, query: CallbackQuery, note: str | None) -> None:
+        """Stop the button's spinner and take the spent buttons away."""
         with contextlib.suppress(TelegramError):
-            await query.answer(None if press else wording.BUTTON_GONE)
-        # The pressed question's buttons are spent; any question asked again comes with new ones.
+            await query.answer(note)
         if isinstance(query.message, TelegramMessage):
-            with contextlib.suppress(BadRequest):
+            with contextlib.suppress(TelegramError):
                 await query.message.edit_reply_markup(None)
-        await self._send(context, resident, messages, update.update_id)
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the first version of an edited answer, and say how to add to it."""
@@ -313,20 +328,30 @@ class ResidentChat:
 def build_application(
     settings: Settings, storage: SQLiteStorage
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Wire the bot: settings, storage, handlers in their order, and the error handler."""
+    """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
-    chat = ResidentChat(settings, storage)
+    chat = ResidentChat(settings, storage, Analyser(settings.theme_catalogue()))
+    digests = Digests(storage, settings.zone, redact)
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await chat.post_init(app)
+        await storage.release_all_claims()  # whoever held them before this start is gone
+        await desk.set_menus(app.bot)
+        schedule_jobs(app, settings, digests, outbox)
+
     app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_url)
         .concurrent_updates(OneAtATimePerResident())
-        .post_init(chat.post_init)
+        .post_init(post_init)
         .post_shutdown(chat.post_shutdown)
         .build()
     )
+    outbox = Outbox(storage, app.bot)
+    desk = StaffDesk(settings, storage, digests, outbox, redact)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -338,6 +363,13 @@ def build_application(
     app.add_handler(CommandHandler("start", chat.start, filters=new_message))
     app.add_handler(CommandHandler("help", chat.help, filters=new_message))
     app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
+    # Staff and admins; each handler checks the sender's role itself.
+    app.add_handler(CommandHandler("join", desk.join, filters=new_message))
+    app.add_handler(CommandHandler("digest", desk.digest, filters=new_message))
+    app.add_handler(CommandHandler("theme", desk.theme, filters=new_message))
+    app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))
+    app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
+    app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
     app.add_handler(MessageHandler(new_message & filters.COMMAND, chat.unknown_command))
     app.add_handler(MessageHandler(new_message & filters.TEXT, chat.text))
     app.add_handler(CallbackQueryHandler(chat.button))
@@ -347,6 +379,36 @@ def build_application(
     app.add_handler(TypeHandler(Update, chat.nothing_to_do))
     app.add_error_handler(chat.error)
     return app
+
+
+def schedule_jobs(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    settings: Settings,
+    digests: Digests,
+    outbox: Outbox,
+) -> None:
+    """The weekly digest at its time (and at start-up, if a week's was missed), and the outbox."""
+    assert app.job_queue is not None
+    weekly = settings.digest_time
+
+    async def weekly_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+        end = last_scheduled(
+            digests.storage.now(), weekly.weekday, weekly.at.hour, weekly.at.minute, settings.zone
+        )
+        if await digests.queue_for_all_staff(end):
+            await outbox.deliver()
+
+    async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await outbox.deliver()
+
+    app.job_queue.run_daily(
+        weekly_digest,
+        time=weekly.at.replace(tzinfo=settings.zone),
+        days=((weekly.weekday + 1) % 7,),  # PTB counts days from Sunday = 0
+        name="weekly digest",
+    )
+    app.job_queue.run_once(weekly_digest, when=0, name="missed digest")
+    app.job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL, first=1, name="outbox")
 
 
 async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:

@@ -63,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     validate = flow_commands.add_parser("validate", help="check flow files for mistakes")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
+    digest = commands.add_parser("digest", help="the staff digest of the last 7 days")
+    digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
+    digest_commands.add_parser("preview", help="print it")
+    digest_commands.add_parser("send", help="send it to every member of staff now")
+
+    analyse = commands.add_parser(
+        "analyse", help="add themes, sentiment and tone to a CSV of feedback you already have"
+    )
+    analyse.add_argument("file", type=Path, metavar="FILE.csv")
+    analyse.add_argument("--text-column", required=True, metavar="C", help="the column of words")
+    analyse.add_argument(
+        "--question-column", metavar="Q", help="the column saying which question was answered"
+    )
+    analyse.add_argument(
+        "--output", "-o", type=Path, help="where to write (default: FILE-analysed.csv)"
+    )
+
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
@@ -94,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "try": _try,
         "flows": _flows,
         "export": _export,
+        "digest": _digest,
+        "analyse": _analyse,
     }
     return handlers[args.command](args, settings)
 
@@ -118,11 +137,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _try(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal import chat_in_terminal
+    from insights import Analyser
 
+    analyser = Analyser(settings.theme_catalogue())
     if args.keep:
-        return asyncio.run(chat_in_terminal(settings.database, args.flow_id))
+        return asyncio.run(chat_in_terminal(settings.database, args.flow_id, analyser))
     with tempfile.TemporaryDirectory() as folder:
-        return asyncio.run(chat_in_terminal(Path(folder) / "try.db", args.flow_id))
+        return asyncio.run(chat_in_terminal(Path(folder) / "try.db", args.flow_id, analyser))
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,6 +158,57 @@ def _flows(args: argparse.Namespace, settings: Settings) -> int:
             questions = sum(1 for step in flow.steps if step.is_question)
             print(f"{path}: ok — flow {flow.id!r}, {len(flow.steps)} steps, {questions} questions")
     return status
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.digest import Digests, render_text
+    from insights.redact import redact
+
+    if args.digest_command == "send" and settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        async with SQLiteStorage(settings.database) as storage:
+            digests = Digests(storage, settings.zone, redact)
+            if args.digest_command == "preview":
+                digest, _ = await digests.build(storage.now())
+                print(render_text(digest, settings.zone))
+                return
+            queued = await digests.queue_now_for_all_staff(storage.now())
+            sent = await _deliver(settings, storage)
+            print(f"{queued} messages queued for staff; {sent} sent now.")
+
+    asyncio.run(run())
+    return 0
+
+
+async def _deliver(settings: Settings, storage: SQLiteStorage) -> int:
+    """Send what waits in the outbox with a bot of our own (the running bot may do it too)."""
+    from telegram import Bot
+
+    from bot.outbox import Outbox
+
+    assert settings.bot_token is not None
+    async with Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=settings.api_base_url,
+        base_file_url=settings.file_url,
+    ) as bot:
+        return await Outbox(storage, bot).deliver()
+
+
+def _analyse(args: argparse.Namespace, settings: Settings) -> int:
+    from insights.csvfile import CsvFileError, analyse_csv
+
+    output = args.output or args.file.with_name(f"{args.file.stem}-analysed.csv")
+    try:
+        count = analyse_csv(args.file, output, args.text_column, args.question_column)
+    except CsvFileError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 1
+    print(f"{count} rows analysed; written to {output}")
+    return 0
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

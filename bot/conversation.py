@@ -13,6 +13,7 @@ from dataclasses import replace
 from bot import wording
 from bot.library import FlowLibrary
 from conversations.engine import (
+    Answer,
     Begin,
     Button,
     Input,
@@ -22,7 +23,10 @@ from conversations.engine import (
     advance,
     begin,
 )
+from conversations.model import Flow
+from insights import Analyser
 from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
+from storage.models import Analysed
 
 
 def replies_to_json(messages: Sequence[Message]) -> str:
@@ -46,9 +50,10 @@ def replies_from_json(text: str) -> list[Message]:
 class Conversations:
     """Runs residents through flows, one committed turn at a time."""
 
-    def __init__(self, storage: SQLiteStorage, library: FlowLibrary) -> None:
+    def __init__(self, storage: SQLiteStorage, library: FlowLibrary, analyser: Analyser) -> None:
         self.storage = storage
         self.library = library
+        self.analyser = analyser
 
     async def start(
         self, resident: Resident, *, update_id: int | None = None, flow_id: str | None = None
@@ -63,7 +68,7 @@ class Conversations:
             return await self.handle(resident, Begin(), update_id=update_id)
         flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
         outcome = begin(flow)
-        await self._commit(resident, None, flow.id, version, outcome, update_id)
+        await self._commit(resident, None, flow, version, outcome, update_id)
         return list(outcome.messages)
 
     async def handle(
@@ -86,7 +91,7 @@ class Conversations:
             # Nothing changed: the flow stays where it was, so only the update is marked done.
             await self.note_replies(update_id, outcome.messages)
             return list(outcome.messages)
-        await self._commit(resident, session, flow.id, session.flow_version, outcome, update_id)
+        await self._commit(resident, session, flow, session.flow_version, outcome, update_id)
         return list(outcome.messages)
 
     async def stop(self, resident: Resident, *, update_id: int | None = None) -> list[Message]:
@@ -100,33 +105,42 @@ class Conversations:
         self,
         resident: Resident,
         session: Session | None,
-        flow_id: str,
+        flow: Flow,
         version: int,
         outcome: Outcome,
         update_id: int | None,
     ) -> None:
-        answer = outcome.answer
         await self.storage.save_turn(
             Turn(
                 resident_id=resident.id,
                 session_id=session.id if session else None,
-                flow_id=flow_id,
+                flow_id=flow.id,
                 flow_version=version,
                 step_id=outcome.state.step_id,
                 status=outcome.state.status.value,
                 state=outcome.state.model_dump_json(),
-                answer=None
-                if answer is None
-                else NewAnswer(
-                    step_id=answer.step_id,
-                    question=answer.question,
-                    text=answer.text,
-                    number=answer.number,
-                    follow_up_consent=answer.follow_up_consent,
-                ),
+                answer=None if outcome.answer is None else self._recorded(flow, outcome.answer),
                 update_id=update_id,
                 replies=replies_to_json(outcome.messages),
             )
+        )
+
+    def _recorded(self, flow: Flow, answer: Answer) -> NewAnswer:
+        """The answer as stored, with its analysis: done once, here, so digests only aggregate."""
+        step = flow.step(answer.step_id)
+        analysed = None
+        if step.kind == "text":
+            found = self.analyser.analyse(answer.text, asks_for=step.asks_for)
+            analysed = Analysed(found.themes, found.sentiment, found.tone, found.key_phrases)
+        return NewAnswer(
+            step_id=answer.step_id,
+            question=answer.question,
+            text=answer.text,
+            number=answer.number,
+            follow_up_consent=answer.follow_up_consent,
+            kind=step.kind,
+            asks_for=step.asks_for,
+            analysed=analysed,
         )
 
     async def note_replies(self, update_id: int | None, messages: Sequence[Message]) -> None:

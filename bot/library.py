@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from conversations.loader import parse_flow, shipped_flow_sources
@@ -21,6 +22,8 @@ class FlowLibrary:
     def __init__(self, storage: SQLiteStorage) -> None:
         self._storage = storage
         self._parsed: dict[tuple[str, int], Flow] = {}
+        # Residents arriving together after a start must not each parse the same YAML again.
+        self._parsing = asyncio.Lock()
 
     async def install_shipped(self) -> list[FlowVersion]:
         """Publish each shipped flow that the database does not have yet, as its version 1."""
@@ -35,10 +38,12 @@ class FlowLibrary:
         """One version of a flow."""
         key = (flow_id, version)
         if key not in self._parsed:
-            stored = await self._storage.flow_version(flow_id, version)
-            if stored is None:
-                raise UnknownFlow(f"there is no version {version} of the flow {flow_id!r}")
-            self._parsed[key] = parse_flow(stored.source, source=f"{flow_id} v{version}")
+            async with self._parsing:
+                if key not in self._parsed:
+                    stored = await self._storage.flow_version(flow_id, version)
+                    if stored is None:
+                        raise UnknownFlow(f"there is no version {version} of {flow_id!r}")
+                    self._parsed[key] = parse_flow(stored.source, source=f"{flow_id} v{version}")
         return self._parsed[key]
 
     async def live(self, flow_id: str) -> tuple[Flow, int]:

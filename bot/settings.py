@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from insights import ThemeCatalogue, load_catalogue, shipped_catalogue
+
+THEME_PACKS = ("council", "health")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -96,6 +99,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=730, ge=1)
     safeguarding_contacts: UserIds = Field(default_factory=list)
     office_hours: str = "mon-fri 09:00-17:00"
+    themes: str = "council"
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
 
@@ -118,6 +122,16 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_office_hours(cls, value: str) -> str:
         parse_office_hours(value)
+        return value
+
+    @field_validator("themes")
+    @classmethod
+    def _known_themes(cls, value: str) -> str:
+        if value not in THEME_PACKS and not Path(value).is_file():
+            raise ValueError(
+                f"{value!r} is neither a shipped theme pack ({', '.join(THEME_PACKS)})"
+                " nor a theme catalogue file"
+            )
         return value
 
     @property
@@ -144,6 +158,14 @@ class Settings(BaseSettings):
     def staffed_hours(self) -> OfficeHours:
         """When the service is staffed."""
         return parse_office_hours(self.office_hours)
+
+    def theme_catalogue(self) -> ThemeCatalogue:
+        """The themes answers are sorted into: a shipped pack, or an admin's own file."""
+        if self.themes == "council":
+            return shipped_catalogue("council")
+        if self.themes == "health":
+            return shipped_catalogue("health")
+        return load_catalogue(Path(self.themes))
 
     def is_admin(self, user_id: int) -> bool:
         """Whether this Telegram user is one of the configured admins."""

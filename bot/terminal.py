@@ -11,6 +11,7 @@ from bot import wording
 from bot.conversation import Conversations
 from bot.library import FlowLibrary, UnknownFlow
 from conversations.engine import Input, Message, Press, Text
+from insights import Analyser
 from storage import SQLiteStorage
 
 # The terminal resident is not a Telegram user; Telegram user ids are all positive.
@@ -47,13 +48,17 @@ def _understand(line: str, last: Sequence[Message]) -> Input:
 
 
 async def chat_in_terminal(
-    database: Path, flow_id: str | None, ask: Ask = input, out: Callable[[str], None] = print
+    database: Path,
+    flow_id: str | None,
+    analyser: Analyser,
+    ask: Ask = input,
+    out: Callable[[str], None] = print,
 ) -> int:
     """Chat with a flow until it ends or the person types /quit (or presses Ctrl-D)."""
     async with SQLiteStorage(database) as storage:
         library = FlowLibrary(storage)
         await library.install_shipped()
-        conversations = Conversations(storage, library)
+        conversations = Conversations(storage, library, analyser)
         resident = await storage.resident(TERMINAL_USER_ID, TERMINAL_USER_ID)
         out("Type your answers; type a number to press a button. /stop, /help, /quit.\n")
         try:

@@ -43,6 +43,9 @@ class NewAnswer:
     text: str
     number: float | None = None
     follow_up_consent: bool | None = None
+    kind: str | None = None
+    asks_for: str | None = None
+    analysed: Analysed | None = None
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,70 @@ class ExportRow:
     answered_at: datetime
     themes: tuple[str, ...]
     sentiment: float | None
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """What the text analysis found in an answer when it arrived."""
+
+    themes: tuple[str, ...]
+    sentiment: float
+    tone: str
+    key_phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A member of staff who receives the digest; `name` is how admins recognise them."""
+
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    name: str
+    joined_at: datetime
+    safeguarding: bool
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class AnswerFact:
+    """One stored answer with what the analysis found in it: the stuff a digest is made of."""
+
+    resident: str
+    flow: str
+    step: str
+    question: str
+    kind: str | None
+    answer: str
+    number: float | None
+    answered_at: datetime
+    themes: tuple[str, ...]
+    sentiment: float | None
+    tone: str | None
+    key_phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message to queue in the outbox; `key` says what it is, so queuing it twice is a no-op."""
+
+    key: str
+    chat_id: int
+    method: str  # "sendMessage", "sendPhoto" or "sendDocument"
+    text: str
+    filename: str | None = None
+    attachment: bytes | None = None
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message in the outbox, waiting to go out."""
+
+    id: int
+    key: str
+    chat_id: int
+    method: str
+    text: str
+    filename: str | None
+    attachment: bytes | None
+    attempts: int

@@ -7,10 +7,12 @@ handlers never interleave statements inside one another's transactions.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -19,11 +21,15 @@ from typing import Any, Self
 import aiosqlite
 
 from storage.models import (
+    AnswerFact,
     ExportRow,
     FlowVersion,
+    OutgoingMessage,
+    QueuedMessage,
     RecordedUpdate,
     Resident,
     Session,
+    StaffMember,
     Turn,
     UpdateStatus,
 )
@@ -95,6 +101,10 @@ class SQLiteStorage:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def now(self) -> datetime:
+        """The time by storage's clock (tests move it by hand)."""
+        return self._clock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -276,10 +286,12 @@ class SQLiteStorage:
                 )
             if turn.answer is not None:
                 answer = turn.answer
+                found = answer.analysed
                 await db.execute(
                     "INSERT INTO answers (resident_id, session_id, flow_id, flow_version, step_id,"
-                    " question, answer, number, answered_at, update_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " question, answer, number, answered_at, update_id, kind, asks_for,"
+                    " themes, sentiment, tone, key_phrases)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         turn.resident_id,
                         session_id,
@@ -291,6 +303,12 @@ class SQLiteStorage:
                         answer.number,
                         now,
                         turn.update_id,
+                        answer.kind,
+                        answer.asks_for,
+                        _joined(found.themes) if found else None,
+                        found.sentiment if found else None,
+                        found.tone if found else None,
+                        _joined(found.key_phrases) if found else None,
                     ),
                 )
                 if answer.follow_up_consent is not None:
@@ -341,7 +359,7 @@ class SQLiteStorage:
                 question=row["question"],
                 answer=row["answer"],
                 answered_at=_moment(row["answered_at"]),
-                themes=tuple(t for t in (row["themes"] or "").split(";") if t),
+                themes=_split(row["themes"]),
                 sentiment=row["sentiment"],
             )
             for row in rows
@@ -389,6 +407,282 @@ class SQLiteStorage:
             " ORDER BY f.flow_id"
         )
         return [_flow_version(row) for row in rows]
+
+    # Staff and invites ----------------------------------------------------------------------
+
+    async def create_invite(self, code: str, created_by: int, expires_at: datetime) -> None:
+        """Keep a one-time invite code made by an admin."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO invites (code, created_by, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (code, created_by, _stamp(self._clock()), _stamp(expires_at)),
+            )
+
+    async def redeem_invite(
+        self, code: str, telegram_user_id: int, chat_id: int, name: str
+    ) -> StaffMember | None:
+        """Spend an unused, unexpired invite code on a new member of staff; None if it is not."""
+        now = _stamp(self._clock())
+        async with self._transaction() as db:
+            spent = await db.execute(
+                "UPDATE invites SET used_by = ?, used_at = ?"
+                " WHERE code = ? AND used_by IS NULL AND expires_at > ?",
+                (telegram_user_id, now, code, now),
+            )
+            if spent.rowcount != 1:
+                return None
+            await db.execute(
+                "INSERT INTO staff (telegram_user_id, chat_id, name, joined_at, invite_code)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (telegram_user_id) DO UPDATE SET"
+                " chat_id = excluded.chat_id, name = excluded.name, blocked_at = NULL",
+                (telegram_user_id, chat_id, name, now, code),
+            )
+            cursor = await db.execute(
+                "SELECT * FROM staff WHERE telegram_user_id = ?", (telegram_user_id,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return _staff(row)
+
+    async def staff_member(self, telegram_user_id: int) -> StaffMember | None:
+        """The member of staff with this Telegram id, if they are one."""
+        row = await self._fetchone(
+            "SELECT * FROM staff WHERE telegram_user_id = ?", (telegram_user_id,)
+        )
+        return _staff(row) if row else None
+
+    async def staff_members(self) -> list[StaffMember]:
+        """Every member of staff, in the order they joined."""
+        return [_staff(row) for row in await self._fetchall("SELECT * FROM staff ORDER BY id")]
+
+    async def remove_staff(self, staff_id: int) -> StaffMember | None:
+        """Remove a member of staff; returns who it was, or None if there was no such one."""
+        async with self._transaction() as db:
+            cursor = await db.execute("SELECT * FROM staff WHERE id = ?", (staff_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            await db.execute("DELETE FROM staff WHERE id = ?", (staff_id,))
+        return _staff(row)
+
+    async def set_staff_blocked(self, chat_id: int, blocked: bool) -> None:
+        """Record that a member of staff blocked the bot (or wrote to it again)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE staff SET blocked_at = ? WHERE chat_id = ?",
+                (_stamp(self._clock()) if blocked else None, chat_id),
+            )
+
+    async def audit(self, actor: int, action: str, **detail: object) -> None:
+        """Write an admin's action to the audit log."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (_stamp(self._clock()), actor, action, json.dumps(detail, default=str)),
+            )
+
+    async def audit_log(self) -> list[tuple[datetime, int, str, dict[str, Any]]]:
+        """The audit log, oldest first: when, who (Telegram id), what, and the details."""
+        rows = await self._fetchall("SELECT * FROM audit_log ORDER BY id")
+        return [
+            (_moment(row["at"]), row["actor"], row["action"], json.loads(row["detail"]))
+            for row in rows
+        ]
+
+    # Digests --------------------------------------------------------------------------------
+
+    async def claim_digest(self, start: datetime, end: datetime) -> tuple[int, bool]:
+        """The digest for a period: its id, and whether it has already been queued for staff."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO digests (period_start, period_end, created_at)"
+                " VALUES (?, ?, ?)",
+                (_stamp(start), _stamp(end), _stamp(self._clock())),
+            )
+            cursor = await db.execute(
+                "SELECT id, queued_at FROM digests WHERE period_start = ? AND period_end = ?",
+                (_stamp(start), _stamp(end)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), row[1] is not None
+
+    async def enqueue_digest(self, digest_id: int, messages: Iterable[OutgoingMessage]) -> int:
+        """Queue a digest's messages and mark it queued, in one transaction."""
+        async with self._transaction() as db:
+            added = await self._insert_outgoing(db, messages)
+            await db.execute(
+                "UPDATE digests SET queued_at = ? WHERE id = ?",
+                (_stamp(self._clock()), digest_id),
+            )
+        return added
+
+    async def answers_between(self, start: datetime, end: datetime) -> list[AnswerFact]:
+        """Every answer given in [start, end), with what the analysis found in it."""
+        rows = await self._fetchall(
+            "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
+            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases FROM answers a"
+            " JOIN residents r ON r.id = a.resident_id"
+            " WHERE a.answered_at >= ? AND a.answered_at < ? ORDER BY a.answered_at, a.id",
+            (_stamp(start), _stamp(end)),
+        )
+        return [
+            AnswerFact(
+                resident=row[0],
+                flow=row[1],
+                step=row[2],
+                question=row[3],
+                kind=row[4],
+                answer=row[5],
+                number=row[6],
+                answered_at=_moment(row[7]),
+                themes=_split(row[8]),
+                sentiment=row[9],
+                tone=row[10],
+                key_phrases=_split(row[11]),
+            )
+            for row in rows
+        ]
+
+    async def theme_counts(self, start: datetime, end: datetime) -> Counter[str]:
+        """How many answers in [start, end) carried each theme."""
+        rows = await self._fetchall(
+            "SELECT themes FROM answers WHERE answered_at >= ? AND answered_at < ?"
+            " AND themes IS NOT NULL AND themes != ''",
+            (_stamp(start), _stamp(end)),
+        )
+        counts: Counter[str] = Counter()
+        for row in rows:
+            counts.update(_split(row[0]))
+        return counts
+
+    async def period_counts(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """How many residents answered in [start, end), and how many answers they gave."""
+        row = await self._fetchone(
+            "SELECT COUNT(DISTINCT resident_id), COUNT(*) FROM answers"
+            " WHERE answered_at >= ? AND answered_at < ?",
+            (_stamp(start), _stamp(end)),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    # Outbox ---------------------------------------------------------------------------------
+
+    async def enqueue(self, messages: Iterable[OutgoingMessage]) -> int:
+        """Queue messages to send; one whose key is already queued is left as it is."""
+        async with self._transaction() as db:
+            return await self._insert_outgoing(db, messages)
+
+    async def _insert_outgoing(
+        self, db: aiosqlite.Connection, messages: Iterable[OutgoingMessage]
+    ) -> int:
+        now = _stamp(self._clock())
+        added = 0
+        for message in messages:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
+                " attachment, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.key,
+                    message.chat_id,
+                    message.method,
+                    message.text,
+                    message.filename,
+                    message.attachment,
+                    now,
+                    now,
+                ),
+            )
+            added += cursor.rowcount
+        return added
+
+    async def claim_due(self, limit: int = 20, hold: float = 60.0) -> list[QueuedMessage]:
+        """Take messages that may go out now, oldest first, so no other sender takes them too.
+
+        A claim lapses after `hold` seconds, so a sender that died leaves nothing stuck.
+        """
+        now = self._clock()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
+                " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
+                " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
+                " RETURNING id, key, chat_id, method, text, filename, attachment, attempts",
+                (_stamp(now + timedelta(seconds=hold)), _stamp(now), _stamp(now), limit),
+            )
+            rows = await cursor.fetchall()
+        return sorted((QueuedMessage(*row) for row in rows), key=lambda message: message.id)
+
+    async def release(self, message_ids: Iterable[int]) -> None:
+        """Hand claimed messages back unsent, for the next round."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE outbox SET claimed_until = NULL WHERE id = ?",
+                [(message_id,) for message_id in message_ids],
+            )
+
+    async def release_all_claims(self) -> None:
+        """Hand back every claimed message: at start-up, the sender that held them is gone."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL"
+                " AND sent_at IS NULL"
+            )
+
+    async def mark_sent(self, message_id: int) -> None:
+        """Record that a queued message went out."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL"
+                " WHERE id = ?",
+                (_stamp(self._clock()), message_id),
+            )
+
+    async def postpone(self, message_id: int, not_before: datetime, error: str) -> None:
+        """Try a queued message again later, noting why it did not go out."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET not_before = ?, attempts = attempts + 1, error = ?,"
+                " claimed_until = NULL WHERE id = ?",
+                (_stamp(not_before), error, message_id),
+            )
+
+    async def give_up(self, message_id: int, error: str) -> None:
+        """Stop trying a queued message that can never go out (the chat blocked the bot)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+                (_stamp(self._clock()), error, message_id),
+            )
+
+    async def sent_keys(self, prefix: str = "") -> list[str]:
+        """The keys of messages sent, optionally only those starting with `prefix`."""
+        rows = await self._fetchall(
+            "SELECT key FROM outbox WHERE sent_at IS NOT NULL AND substr(key, 1, ?) = ?"
+            " ORDER BY id",
+            (len(prefix), prefix),
+        )
+        return [row[0] for row in rows]
+
+
+def _joined(values: Iterable[str]) -> str:
+    return ";".join(values)
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part for part in (text or "").split(";") if part)
+
+
+def _staff(row: sqlite3.Row) -> StaffMember:
+    return StaffMember(
+        id=row["id"],
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        name=row["name"],
+        joined_at=_moment(row["joined_at"]),
+        safeguarding=bool(row["safeguarding"]),
+        blocked=row["blocked_at"] is not None,
+    )
 
 
 def _resident(row: sqlite3.Row) -> Resident:

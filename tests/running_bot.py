@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ from bot.app import build_application, serve
 from bot.settings import Settings
 from storage import SQLiteStorage
 from tests.fake_telegram import FakeTelegram
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def settings_for(tg: FakeTelegram, database: Path, **changes: Any) -> Settings:
@@ -69,3 +73,59 @@ class RunningBot:
         """Stop the bot cleanly and start a new one on the same database."""
         await self.stop()
         await self.start()
+
+
+class BotProcess:
+    """The bot as a separate `whatmatters run` process, so a test can kill it with SIGKILL."""
+
+    def __init__(self, tg: FakeTelegram, settings: Settings) -> None:
+        self.tg = tg
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+        self.env.update(
+            PYTHONPATH=str(REPO),
+            WHATMATTERS_BOT_TOKEN=tg.token,
+            WHATMATTERS_API_BASE_URL=settings.api_base_url,
+            WHATMATTERS_API_FILE_URL=settings.file_url,
+            WHATMATTERS_DATABASE=str(settings.database),
+            WHATMATTERS_ADMINS=",".join(str(admin) for admin in settings.admins),
+            WHATMATTERS_TIMEZONE=settings.timezone,
+        )
+        self.log = Path(settings.database).with_suffix(".log")
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Start `whatmatters run` and wait until it polls for updates."""
+        polls_before = len(self.tg.calls_to("getUpdates"))
+        with self.log.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=self.env,
+                cwd=self.log.parent,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        await self.tg.wait_for_call("getUpdates", timeout=timeout, count=polls_before + 1)
+
+    async def kill(self) -> None:
+        """SIGKILL: the process dies at once, wherever it is."""
+        if self._process is not None:
+            self._process.kill()
+            await self._process.wait()
+            self._process = None
+
+    async def stop(self, timeout: float = 15.0) -> int:  # noqa: ASYNC109
+        """SIGTERM, and wait for a clean exit; returns the exit status."""
+        if self._process is None:
+            return 0
+        process, self._process = self._process, None
+        process.terminate()
+        try:
+            return await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise

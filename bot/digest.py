@@ -1,0 +1,292 @@
+"""The staff digest on Telegram: built from storage, rendered as HTML with a chart and a CSV.
+
+Rendering is kept apart from aggregation (`insights.digest`) so the same digest can be printed
+(`whatmatters digest preview`) or sent (`/digest`, `whatmatters digest send`, the weekly job).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from insights.digest import TONES, Digest, ThemeSummary, build_digest, trend_mark
+from storage import SQLiteStorage
+from storage.models import AnswerFact, OutgoingMessage, StaffMember
+
+WEEK = timedelta(days=7)
+# Telegram's limit is 4,096 characters; leave room for the HTML tags counted differently.
+MESSAGE_LIMIT = 4000
+TONE_COLOURS = {"negative": "#d55e00", "neutral": "#999999", "positive": "#009e73"}
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def _change(now: int, before: int) -> str:
+    mark = trend_mark(now, before)
+    difference = now - before
+    sign = "+" if difference > 0 else ""
+    return f"{mark} {sign}{difference}" if mark != "new" else "new"
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)}%"
+
+
+def _theme_section(rank: int, theme: ThemeSummary) -> str:
+    lines = [
+        f"{rank}. <b>{html.escape(theme.name)}</b> — {theme.count} "
+        f"{'answer' if theme.count == 1 else 'answers'} {theme.trend} · "
+        f"{_percent(theme.negative_share)} negative"
+    ]
+    for quote in theme.quotes:
+        lines.append(f"   “<i>{html.escape(quote.text)}</i>” — {html.escape(quote.resident)}")
+    return "\n".join(lines)
+
+
+def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
+    """The digest as Telegram HTML sections, in reading order."""
+    sections = [
+        "<b>What residents told us this week</b>\n"
+        f"{_day(digest.start, zone)} to {_day(digest.end, zone)}",
+        f"<b>{digest.residents}</b> residents gave <b>{digest.answers}</b> answers "
+        f"(residents {_change(digest.residents, digest.previous_residents)}, "
+        f"answers {_change(digest.answers, digest.previous_answers)} on the week before). "
+        f"{_percent(digest.negative_share)} of answers read negative.",
+    ]
+    if digest.themes:
+        sections.append("<b>Top themes</b> (▲ up, ▼ down, = about the same as the week before)")
+        sections.extend(_theme_section(n, theme) for n, theme in enumerate(digest.themes, 1))
+    else:
+        sections.append("No themes this week.")
+    if digest.emerging:
+        listed = "\n".join(
+            f"• {html.escape(phrase)} ({count})" for phrase, count in digest.emerging
+        )
+        sections.append(f"<b>Emerging</b> (said often, not in the theme list yet)\n{listed}")
+    if digest.scales:
+        listed = "\n".join(
+            f"• {html.escape(scale.question.splitlines()[0])}: "
+            f"<b>{scale.average:.1f}</b> out of 5 ({scale.count} answers)"
+            for scale in digest.scales
+        )
+        sections.append(f"<b>Scores</b>\n{listed}")
+    sections.append("Send /theme NAME for more quotes on one theme.")
+    return sections
+
+
+def split_messages(sections: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join sections into as few messages as fit Telegram's limit, breaking between lines."""
+    messages: list[str] = []
+    current = ""
+    for section in sections:
+        for piece in _fit(section, limit):
+            joined = f"{current}\n\n{piece}" if current else piece
+            if len(joined) <= limit:
+                current = joined
+            else:
+                messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fit(section: str, limit: int) -> list[str]:
+    """A section longer than one message, cut between its lines (a line is never cut)."""
+    if len(section) <= limit:
+        return [section]
+    pieces: list[str] = []
+    current = ""
+    for line in section.split("\n"):
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) <= limit:
+            current = joined
+        else:
+            if current:
+                pieces.append(current)
+            current = line[:limit]
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def render_text(digest: Digest, zone: ZoneInfo) -> str:
+    """The digest as plain text, for the terminal."""
+    plain = "\n\n".join(render_sections(digest, zone))
+    for tag in ("<b>", "</b>", "<i>", "</i>"):
+        plain = plain.replace(tag, "")
+    return html.unescape(plain)
+
+
+def chart_png(digest: Digest) -> bytes | None:
+    """A bar chart of the top themes by tone, as PNG; None when there are no themes."""
+    if not digest.themes:
+        return None
+    # Imported here: matplotlib is slow to import, and only the digest needs it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    themes = list(reversed(digest.themes))
+    figure, axes = pyplot.subplots(figsize=(7, 0.5 * len(themes) + 1.5), dpi=110)
+    try:
+        left = [0] * len(themes)
+        for tone in TONES:
+            counts = [theme.tones.get(tone, 0) for theme in themes]
+            axes.barh(
+                [theme.name for theme in themes],
+                counts,
+                left=left,
+                color=TONE_COLOURS[tone],
+                label=tone,
+            )
+            left = [a + b for a, b in zip(left, counts, strict=True)]
+        axes.set_xlabel("answers")
+        axes.set_title("Themes this week, by tone")
+        axes.legend(loc="lower right", frameon=False)
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format="png")
+        return out.getvalue()
+    finally:
+        pyplot.close(figure)
+
+
+def answers_csv(facts: Sequence[AnswerFact], zone: ZoneInfo, redact: Callable[[str], str]) -> bytes:
+    """The period's answers as CSV, redacted and under pseudonyms, for staff to open in a sheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["resident", "flow", "step", "question", "answer", "answered_at", "themes", "sentiment",
+         "tone"]
+    )  # fmt: skip
+    for fact in facts:
+        writer.writerow(
+            [
+                fact.resident,
+                fact.flow,
+                fact.step,
+                fact.question,
+                redact(fact.answer),
+                fact.answered_at.astimezone(zone).isoformat(timespec="seconds"),
+                ";".join(fact.themes),
+                "" if fact.sentiment is None else round(fact.sentiment, 3),
+                fact.tone or "",
+            ]
+        )
+    # A byte-order mark so that Excel, which many councils use, reads the file as UTF-8.
+    return out.getvalue().encode("utf-8-sig")
+
+
+class Digests:
+    """Builds digests from storage and queues them for staff through the outbox."""
+
+    def __init__(
+        self, storage: SQLiteStorage, zone: ZoneInfo, redact: Callable[[str], str]
+    ) -> None:
+        self.storage = storage
+        self.zone = zone
+        self.redact = redact
+
+    async def build(self, end: datetime) -> tuple[Digest, list[AnswerFact]]:
+        """The digest of the week up to `end`, and the answers it was built from."""
+        start = end - WEEK
+        facts = await self.storage.answers_between(start, end)
+        digest = build_digest(
+            facts,
+            start=start,
+            end=end,
+            previous_counts=await self.storage.period_counts(start - WEEK, start),
+            previous_themes=await self.storage.theme_counts(start - WEEK, start),
+            redact=self.redact,
+        )
+        return digest, facts
+
+    def messages_for(
+        self, key: str, digest: Digest, facts: Sequence[AnswerFact], chat_id: int
+    ) -> list[OutgoingMessage]:
+        """The digest as outbox messages to one chat: the text, the chart, the CSV."""
+        texts = split_messages(render_sections(digest, self.zone))
+        messages = [
+            OutgoingMessage(f"{key}:text:{n}", chat_id, "sendMessage", text)
+            for n, text in enumerate(texts)
+        ]
+        chart = chart_png(digest)
+        if chart is not None:
+            messages.append(
+                OutgoingMessage(
+                    f"{key}:chart", chat_id, "sendPhoto", "Themes by tone", "themes.png", chart
+                )
+            )
+        day = digest.end.astimezone(self.zone).date().isoformat()
+        messages.append(
+            OutgoingMessage(
+                f"{key}:csv",
+                chat_id,
+                "sendDocument",
+                f"The week's {len(facts)} answers, redacted",
+                f"answers-{day}.csv",
+                answers_csv(facts, self.zone, self.redact),
+            )
+        )
+        return messages
+
+    async def queue_for_all_staff(self, end: datetime) -> int:
+        """Queue the digest of the week up to `end` for every member of staff, once only.
+
+        The digest is claimed per period and marked queued in the same transaction as its
+        messages, so the weekly job, a catch-up after downtime and a restart never queue it twice.
+        """
+        digest_id, queued = await self.storage.claim_digest(end - WEEK, end)
+        if queued:
+            return 0
+        digest, facts = await self.build(end)
+        staff = [member for member in await self.storage.staff_members() if not member.blocked]
+        return await self.storage.enqueue_digest(
+            digest_id,
+            (
+                message
+                for member in staff
+                for message in self.messages_for(
+                    f"digest:{digest_id}:staff:{member.id}", digest, facts, member.chat_id
+                )
+            ),
+        )
+
+    async def queue_now_for_all_staff(self, end: datetime) -> int:
+        """Queue the digest of the week up to `end` for every member of staff, as asked now."""
+        digest, facts = await self.build(end)
+        stamp = end.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+        return await self.storage.enqueue(
+            message
+            for member in await self.storage.staff_members()
+            if not member.blocked
+            for message in self.messages_for(
+                f"now:{stamp}:staff:{member.id}", digest, facts, member.chat_id
+            )
+        )
+
+    async def queue_for(self, member: StaffMember, end: datetime, request: int) -> int:
+        """Queue the digest of the week up to `end` for one member of staff who asked for it."""
+        digest, facts = await self.build(end)
+        key = f"asked:{request}:staff:{member.id}"
+        return await self.storage.enqueue(self.messages_for(key, digest, facts, member.chat_id))
+
+
+def last_scheduled(now: datetime, weekday: int, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """The latest weekly moment (weekday, hour:minute in `zone`) at or before `now`."""
+    local = now.astimezone(zone)
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    candidate -= timedelta(days=(local.weekday() - weekday) % 7)
+    if candidate > local:
+        candidate -= WEEK
+    return candidate

@@ -1,0 +1,143 @@
+"""Delivery of queued messages (digests and the like): each sent once, at Telegram's pace.
+
+Messages wait in the database's outbox until they have gone out, so a restart resumes where it
+stopped. A 429 is waited out for as long as Telegram asks; network errors are retried with
+growing pauses; a chat that blocked the bot is given up on and marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from storage import SQLiteStorage
+from storage.models import QueuedMessage
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+# Telegram asks bots to stay under about 30 messages a second overall, 1 a second per chat.
+MESSAGES_PER_SECOND = 25.0
+SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT = 1.0
+LONGEST_PAUSE = 300.0
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+class Outbox:
+    """Sends what waits in the outbox; one `deliver()` at a time per process."""
+
+    def __init__(
+        self,
+        storage: SQLiteStorage,
+        bot: Bot,
+        *,
+        per_second: float = MESSAGES_PER_SECOND,
+        per_chat_interval: float = SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.storage = storage
+        self.bot = bot
+        self._interval = 1.0 / per_second
+        self._per_chat_interval = per_chat_interval
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self._last_sent = 0.0
+        self._last_sent_to: dict[int, float] = {}
+
+    async def deliver(self, max_rounds: int = 1000) -> int:
+        """Send every message that is due now; returns how many went out."""
+        sent = 0
+        async with self._lock:
+            for _ in range(max_rounds):
+                batch = await self.storage.claim_due()
+                if not batch:
+                    break
+                for n, message in enumerate(batch):
+                    outcome = await self._send_one(message)
+                    if outcome == "sent":
+                        sent += 1
+                    elif outcome == "flood":
+                        await self.storage.release(m.id for m in batch[n + 1 :])
+                        break
+        return sent
+
+    async def _pace(self, chat_id: int) -> None:
+        now = time.monotonic()
+        ready = max(
+            self._last_sent + self._interval,
+            self._last_sent_to.get(chat_id, 0.0) + self._per_chat_interval,
+        )
+        if ready > now:
+            await self._sleep(ready - now)
+        self._last_sent = self._last_sent_to[chat_id] = time.monotonic()
+
+    async def _send_one(self, message: QueuedMessage) -> str:
+        await self._pace(message.chat_id)
+        try:
+            await self._call(message)
+        except RetryAfter as error:
+            wait = _retry_seconds(error)
+            log.warning("Telegram asked to slow down for %.0f s", wait)
+            await self.storage.postpone(message.id, self._later(wait), "429 flood control")
+            await self._sleep(wait)  # flood control holds for the whole bot, not one chat
+            return "flood"
+        except Forbidden as error:
+            log.info("giving up on %s: the chat has blocked the bot", message.key)
+            await self.storage.give_up(message.id, str(error))
+            await self.storage.set_staff_blocked(message.chat_id, True)
+            return "failed"
+        except BadRequest as error:
+            # Telegram will refuse the same request again; keep it for an operator to see.
+            log.error("Telegram refused %s: %s", message.key, error)
+            await self.storage.give_up(message.id, str(error))
+            return "failed"
+        except NetworkError as error:
+            pause = min(2.0 ** (message.attempts + 1), LONGEST_PAUSE)
+            log.warning("could not send %s (%s); trying again in %.0f s", message.key, error, pause)
+            await self.storage.postpone(message.id, self._later(pause), str(error))
+            return "retry"
+        await self.storage.mark_sent(message.id)
+        return "sent"
+
+    def _later(self, seconds: float) -> datetime:
+        return self.storage.now() + timedelta(seconds=seconds)
+
+    async def _call(self, message: QueuedMessage) -> None:
+        if message.method == "sendMessage":
+            await self.bot.send_message(
+                message.chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        elif message.method == "sendPhoto":
+            await self.bot.send_photo(
+                message.chat_id,
+                message.attachment or b"",
+                caption=message.text or None,
+                parse_mode=ParseMode.HTML,
+                filename=message.filename,
+            )
+        elif message.method == "sendDocument":
+            await self.bot.send_document(
+                message.chat_id,
+                message.attachment or b"",
+                caption=message.text or None,
+                parse_mode=ParseMode.HTML,
+                filename=message.filename,
+            )
+        else:
+            raise BadRequest(f"unknown outbox method {message.method!r}")

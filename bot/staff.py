@@ -1,0 +1,285 @@
+"""Staff and admins on Telegram: invites, joining, the staff list, the digest and theme quotes.
+
+Every handler checks the sender's role itself; nothing relies on a command being hidden.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.digest import Digests, split_messages
+from bot.outbox import Outbox
+from bot.settings import Settings
+from storage import SQLiteStorage
+from storage.models import StaffMember
+
+log = logging.getLogger(__name__)
+
+INVITE_DAYS = 7
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+THEME_LOOKBACK = timedelta(days=28)
+MORE_QUOTES = 10
+
+STAFF_COMMANDS = [
+    BotCommand("digest", "The digest of the last 7 days"),
+    BotCommand("theme", "More quotes on one theme: /theme NAME"),
+    BotCommand("help", "What I can do"),
+]
+ADMIN_COMMANDS = [
+    *STAFF_COMMANDS,
+    BotCommand("invite", "A one-time code for a colleague to join as staff"),
+    BotCommand("staff", "List staff, and remove one"),
+]
+
+NOT_ADMIN = "Sorry, only admins of this service can do that."
+NOT_STAFF = (
+    "Sorry, that is for staff of the service. If you work here, ask an admin for an invite "
+    "code, then send /join CODE."
+)
+
+
+def new_invite_code() -> str:
+    """A code such as `K7PQ-3XRM`: 8 characters, about 40 bits, easy to read out."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(text: str) -> str:
+    """The code as it was made, however it was typed (case, spaces, missing hyphen)."""
+    raw = re.sub(r"[^A-Za-z0-9]", "", text).upper()
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
+class StaffDesk:
+    """Handlers for staff and admins; each checks the role of whoever sent it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        storage: SQLiteStorage,
+        digests: Digests,
+        outbox: Outbox,
+        redact: Callable[[str], str],
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.digests = digests
+        self.outbox = outbox
+        self.redact = redact
+
+    # Menus ----------------------------------------------------------------------------------
+
+    async def set_menus(self, context_bot: Any) -> None:
+        """Give admins and staff their own command menus (residents see only theirs)."""
+        menus: dict[int, list[BotCommand]] = {
+            member.chat_id: STAFF_COMMANDS for member in await self.storage.staff_members()
+        }
+        menus.update(dict.fromkeys(self.settings.admins, ADMIN_COMMANDS))
+        for chat_id, commands in menus.items():
+            try:
+                await context_bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+            except TelegramError as error:
+                log.warning("could not set the command menu of chat %s: %s", chat_id, error)
+
+    # Admins ---------------------------------------------------------------------------------
+
+    async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Give an admin a one-time code for a colleague to join as staff."""
+        user = _user_id(update)
+        if not self.settings.is_admin(user):
+            await self._reply(update, NOT_ADMIN)
+            return
+        code = new_invite_code()
+        await self.storage.create_invite(
+            code, user, self.storage.now() + timedelta(days=INVITE_DAYS)
+        )
+        await self.storage.audit(user, "invite", code=code)
+        await self._reply(
+            update,
+            f"Here is a one-time invite code for a colleague: <code>{code}</code>\n\n"
+            f"It works once, for {INVITE_DAYS} days. They open a chat with me and send\n"
+            f"<code>/join {code}</code>",
+        )
+
+    async def staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """List the staff to an admin, with a button to remove each one."""
+        if not self.settings.is_admin(_user_id(update)):
+            await self._reply(update, NOT_ADMIN)
+            return
+        members = await self.storage.staff_members()
+        if not members:
+            await self._reply(update, "There are no staff yet. Send /invite to make a code.")
+            return
+        lines = [
+            f"{n}. {html.escape(member.name)} — joined {member.joined_at:%d %b %Y}"
+            + (" (has blocked the bot)" if member.blocked else "")
+            for n, member in enumerate(members, 1)
+        ]
+        buttons = [
+            [InlineKeyboardButton(f"Remove {member.name}", callback_data=f"staff:rm:{member.id}")]
+            for member in members
+        ]
+        await self._reply(
+            update, "<b>Staff</b>\n" + "\n".join(lines), InlineKeyboardMarkup(buttons)
+        )
+
+    async def remove(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Remove a member of staff when an admin presses their Remove button."""
+        query = update.callback_query
+        assert query is not None
+        user = _user_id(update)
+        if not self.settings.is_admin(user):
+            await query.answer(NOT_ADMIN, show_alert=True)
+            await self.storage.mark_processed(update.update_id)
+            return
+        staff_id = int((query.data or "").rsplit(":", 1)[-1])
+        removed = await self.storage.remove_staff(staff_id)
+        if removed is not None:
+            await self.storage.audit(user, "remove staff", staff=removed.name, staff_id=staff_id)
+            await self._clear_menu(context, removed)
+        await query.answer()
+        text = f"{removed.name} was removed." if removed else "They had already been removed."
+        await self._reply(update, html.escape(text))
+
+    async def _clear_menu(self, context: ContextTypes.DEFAULT_TYPE, member: StaffMember) -> None:
+        try:
+            await context.bot.delete_my_commands(scope=BotCommandScopeChat(member.chat_id))
+        except TelegramError as error:
+            log.warning("could not clear a removed member's menu: %s", error)
+
+    # Staff ----------------------------------------------------------------------------------
+
+    async def join(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Make the sender a member of staff if their invite code is good."""
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None
+        assert chat is not None
+        code = normalise_code(" ".join(context.args or []))
+        if not code:
+            await self._reply(update, "Please send the code with it, like this: /join K7PQ-3XRM")
+            return
+        member = await self.storage.redeem_invite(code, user.id, chat.id, user.first_name)
+        if member is None:
+            await self._reply(
+                update,
+                "Sorry, that code doesn't work. It may have been used already or expired. "
+                "Please ask an admin for a new one.",
+            )
+            return
+        await self.storage.audit(user.id, "join", staff_id=member.id, code=code)
+        try:
+            await context.bot.set_my_commands(STAFF_COMMANDS, scope=BotCommandScopeChat(chat.id))
+        except TelegramError as error:
+            log.warning("could not set a new member's menu: %s", error)
+        schedule = html.escape(self.settings.digest_schedule)
+        await self._reply(
+            update,
+            f"Welcome, {html.escape(member.name)}. You'll get the digest of what residents said "
+            f"every week ({schedule}).\n\n/digest — the last 7 days, now\n"
+            "/theme NAME — more quotes on one theme",
+        )
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send the digest of the last 7 days to the member of staff who asked."""
+        member = await self._staff_or_admin(update)
+        if member is None:
+            await self._reply(update, NOT_STAFF)
+            return
+        await self.digests.queue_for(member, self.storage.now(), request=update.update_id)
+        await self.storage.mark_processed(update.update_id)
+        await self.outbox.deliver()
+
+    async def theme(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send more quotes on one theme from the last four weeks."""
+        if await self._staff_or_admin(update) is None:
+            await self._reply(update, NOT_STAFF)
+            return
+        now = self.storage.now()
+        facts = await self.storage.answers_between(now - THEME_LOOKBACK, now)
+        counts: dict[str, int] = {}
+        for fact in facts:
+            for name in fact.themes:
+                counts[name] = counts.get(name, 0) + 1
+        asked = " ".join(context.args or []).strip().lower()
+        matches = [name for name in counts if name.lower() == asked] or [
+            name for name in counts if asked and name.lower().startswith(asked)
+        ]
+        if len(matches) != 1:
+            listed = ", ".join(sorted(counts, key=lambda name: -counts[name])) or "none yet"
+            await self._reply(
+                update,
+                "Which theme? Send /theme and its name, for example /theme repairs.\n\n"
+                f"Themes in the last four weeks: {html.escape(listed)}",
+            )
+            return
+        name = matches[0]
+        quotes = [
+            fact
+            for fact in reversed(facts)
+            if name in fact.themes and fact.kind in (None, "text") and fact.number is None
+        ][:MORE_QUOTES]
+        lines = [
+            f"“<i>{html.escape(self.redact(fact.answer.strip()))}</i>” — "
+            f"{html.escape(fact.resident)}, {fact.answered_at:%d %b}"
+            for fact in quotes
+        ]
+        header = f"<b>{html.escape(name)}</b>: {counts[name]} answers in the last four weeks"
+        for text in split_messages([header, *lines]):
+            await self._reply(update, text)
+
+    # Helpers --------------------------------------------------------------------------------
+
+    async def _staff_or_admin(self, update: Update) -> StaffMember | None:
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None
+        assert chat is not None
+        member = await self.storage.staff_member(user.id)
+        if member is None and self.settings.is_admin(user.id):
+            # Admins read digests too, without having to invite themselves.
+            member = StaffMember(
+                id=0,
+                telegram_user_id=user.id,
+                chat_id=chat.id,
+                name=user.first_name,
+                joined_at=self.storage.now(),
+                safeguarding=False,
+                blocked=False,
+            )
+        return member
+
+    async def _reply(
+        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        message = update.effective_message
+        assert message is not None
+        await self.storage.mark_processed(update.update_id)
+        await message.get_bot().send_message(
+            message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+        await self.storage.mark_replied(update.update_id)
+
+
+def _user_id(update: Update) -> int:
+    user = update.effective_user
+    assert user is not None
+    return user.id

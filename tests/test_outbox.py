@@ -1,0 +1,147 @@
+"""The outbox sends each queued message once, through Telegram's errors and across restarts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from bot.outbox import Outbox
+from storage import SQLiteStorage
+from storage.models import OutgoingMessage
+from tests.fake_telegram import FakeTelegram
+
+STAFF = [701, 702, 703]
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Pauses:
+    """Records the pauses the outbox asks for, without waiting them out."""
+
+    def __init__(self) -> None:
+        self.taken: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.taken.append(seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
+    async with SQLiteStorage(tmp_path / "outbox.db", clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def telegram_bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as client:
+        yield client
+
+
+def digest_parts(chat_id: int) -> list[OutgoingMessage]:
+    """Three messages of a made-up digest for one chat: text, chart, CSV."""
+    return [
+        OutgoingMessage(f"d:1:{chat_id}:text", chat_id, "sendMessage", "<b>This week</b>"),
+        OutgoingMessage(f"d:1:{chat_id}:chart", chat_id, "sendPhoto", "Chart", "t.png", b"\x89PNG"),
+        OutgoingMessage(f"d:1:{chat_id}:csv", chat_id, "sendDocument", "CSV", "a.csv", b"a,b\n"),
+    ]
+
+
+async def queue_for_staff(tg: FakeTelegram, storage: SQLiteStorage) -> None:
+    for chat_id in STAFF:
+        tg.resident(chat_id)  # the chats exist on the server
+        await storage.enqueue(digest_parts(chat_id))
+
+
+async def test_each_message_goes_out_once_and_queuing_again_is_harmless(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """Every queued message is sent once, in order; queuing and delivering again sends nothing."""
+    await queue_for_staff(tg, storage)
+    pauses = Pauses()
+    outbox = Outbox(storage, telegram_bot, sleep=pauses)
+    assert await outbox.deliver() == 9
+    await queue_for_staff(tg, storage)
+    assert await outbox.deliver() == 0
+    for chat_id in STAFF:
+        sent = tg.messages_to(chat_id)
+        assert [m.method for m in sent] == ["sendMessage", "sendPhoto", "sendDocument"]
+        assert sent[1].document == b"\x89PNG"
+        assert sent[2].filename == "a.csv"
+    assert pauses.taken  # it paced itself
+
+
+async def test_a_429_is_waited_out_for_as_long_as_telegram_asks(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+) -> None:
+    """Flood control: the outbox pauses for `retry_after`, then sends, and nothing doubles."""
+    await queue_for_staff(tg, storage)
+    tg.fail("sendPhoto", 429, retry_after=7)
+    pauses = Pauses()
+    outbox = Outbox(storage, telegram_bot, sleep=pauses)
+    await outbox.deliver()
+    assert 7.0 in pauses.taken
+    clock.now += timedelta(seconds=8)
+    await outbox.deliver()
+    assert sorted(await storage.sent_keys()) == sorted(
+        m.key for chat_id in STAFF for m in digest_parts(chat_id)
+    )
+    assert sum(len(tg.messages_to(chat_id)) for chat_id in STAFF) == 9
+
+
+async def test_server_errors_are_retried_later(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+) -> None:
+    """A 500 puts the message back for a later try; it then goes out exactly once."""
+    tg.resident(STAFF[0])
+    await storage.enqueue(digest_parts(STAFF[0])[:1])
+    tg.fail("sendMessage", 500, times=2)
+    outbox = Outbox(storage, telegram_bot, sleep=Pauses())
+    assert await outbox.deliver() == 0
+    clock.now += timedelta(seconds=3)
+    assert await outbox.deliver() == 0  # the second failure
+    assert await outbox.deliver() == 0  # not yet due again
+    clock.now += timedelta(seconds=10)
+    assert await outbox.deliver() == 1
+    assert len(tg.messages_to(STAFF[0])) == 1
+
+
+async def test_a_chat_that_blocked_the_bot_is_given_up_on(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """403 from a blocked chat: no retries, and the others still get theirs."""
+    await queue_for_staff(tg, storage)
+    tg.block(STAFF[1])
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 6
+    assert tg.messages_to(STAFF[1]) == []
+    assert await storage.claim_due() == []
+
+
+async def test_a_restart_mid_delivery_finishes_once(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+) -> None:
+    """Stopped part-way, a new sender finishes the rest and sends nothing twice."""
+    await queue_for_staff(tg, storage)
+    first = Outbox(storage, telegram_bot, sleep=Pauses())
+    # One round of at most 4 messages, as if the process died after it.
+    for message in await storage.claim_due(limit=4):
+        await first._send_one(message)
+    clock.now += timedelta(minutes=2)  # the dead sender's claims lapse
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 5
+    assert sum(len(tg.messages_to(chat_id)) for chat_id in STAFF) == 9
