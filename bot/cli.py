@@ -172,7 +172,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         async with SQLiteStorage(settings.database) as storage:
             digests = Digests(storage, settings.zone, redact)
             if args.digest_command == "preview":
-                digest, _ = await digests.build(storage.now())
+                digest = await digests.build(storage.now())
                 print(render_text(digest, settings.zone))
                 return
             queued = await digests.queue_now_for_all_staff(storage.now())

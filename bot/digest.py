@@ -6,16 +6,18 @@ Rendering is kept apart from aggregation (`insights.digest`) so the same digest 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from insights.digest import TONES, Digest, ThemeSummary, build_digest, trend_mark
+from insights.digest import TONES, Digest, ThemeSummary, build_digest, top_themes, trend_mark
 from storage import SQLiteStorage
-from storage.models import AnswerFact, OutgoingMessage, StaffMember
+from storage.models import AnswerFact, OutgoingMessage
 
 WEEK = timedelta(days=7)
 # Telegram's limit is 4,096 characters; leave room for the HTML tags counted differently.
@@ -129,36 +131,32 @@ def chart_png(digest: Digest) -> bytes | None:
     """A bar chart of the top themes by tone, as PNG; None when there are no themes."""
     if not digest.themes:
         return None
-    # Imported here: matplotlib is slow to import, and only the digest needs it.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    # Imported here: matplotlib is slow to import, and only the digest needs it. The Figure
+    # class is used without pyplot, which keeps global state, so drawing is safe in a thread.
+    from matplotlib.figure import Figure
 
     themes = list(reversed(digest.themes))
-    figure, axes = pyplot.subplots(figsize=(7, 0.5 * len(themes) + 1.5), dpi=110)
-    try:
-        left = [0] * len(themes)
-        for tone in TONES:
-            counts = [theme.tones.get(tone, 0) for theme in themes]
-            axes.barh(
-                [theme.name for theme in themes],
-                counts,
-                left=left,
-                color=TONE_COLOURS[tone],
-                label=tone,
-            )
-            left = [a + b for a, b in zip(left, counts, strict=True)]
-        axes.set_xlabel("answers")
-        axes.set_title("Themes this week, by tone")
-        axes.legend(loc="lower right", frameon=False)
-        axes.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        out = io.BytesIO()
-        figure.savefig(out, format="png")
-        return out.getvalue()
-    finally:
-        pyplot.close(figure)
+    figure = Figure(figsize=(7, 0.5 * len(themes) + 1.5), dpi=110)
+    axes = figure.subplots()
+    left = [0] * len(themes)
+    for tone in TONES:
+        counts = [theme.tones.get(tone, 0) for theme in themes]
+        axes.barh(
+            [theme.name for theme in themes],
+            counts,
+            left=left,
+            color=TONE_COLOURS[tone],
+            label=tone,
+        )
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    axes.set_xlabel("answers")
+    axes.set_title("Themes this week, by tone")
+    axes.legend(loc="lower right", frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
 
 
 def answers_csv(facts: Sequence[AnswerFact], zone: ZoneInfo, redact: Callable[[str], str]) -> bytes:
@@ -197,22 +195,48 @@ class Digests:
         self.zone = zone
         self.redact = redact
 
-    async def build(self, end: datetime) -> tuple[Digest, list[AnswerFact]]:
-        """The digest of the week up to `end`, and the answers it was built from."""
+    async def build(self, end: datetime) -> Digest:
+        """The digest of the week up to `end`."""
         start = end - WEEK
-        facts = await self.storage.answers_between(start, end)
-        digest = build_digest(
-            facts,
+        figures = await self.storage.period_figures(start, end)
+        quotes = {
+            theme: await self.storage.quote_candidates(theme, start, end)
+            for theme in top_themes(figures)
+        }
+        return build_digest(
+            figures,
+            await self.storage.period_figures(start - WEEK, start),
+            quotes,
             start=start,
             end=end,
-            previous_counts=await self.storage.period_counts(start - WEEK, start),
-            previous_themes=await self.storage.theme_counts(start - WEEK, start),
             redact=self.redact,
         )
-        return digest, facts
+
+    async def _messages(self, key: str, end: datetime, chat_ids: Sequence[int]) -> list[Any]:
+        """The digest of the week up to `end` as outbox messages to each chat."""
+        digest = await self.build(end)
+        facts = await self.storage.answers_between(digest.start, digest.end)
+        # Drawing and redacting a week of answers takes a moment: off the event loop.
+        chart, table = await asyncio.gather(
+            asyncio.to_thread(chart_png, digest),
+            asyncio.to_thread(answers_csv, facts, self.zone, self.redact),
+        )
+        return [
+            message
+            for chat_id in chat_ids
+            for message in self.messages_for(
+                f"{key}:{chat_id}", digest, len(facts), chart, table, chat_id
+            )
+        ]
 
     def messages_for(
-        self, key: str, digest: Digest, facts: Sequence[AnswerFact], chat_id: int
+        self,
+        key: str,
+        digest: Digest,
+        answers: int,
+        chart: bytes | None,
+        table: bytes,
+        chat_id: int,
     ) -> list[OutgoingMessage]:
         """The digest as outbox messages to one chat: the text, the chart, the CSV."""
         texts = split_messages(render_sections(digest, self.zone))
@@ -220,7 +244,6 @@ class Digests:
             OutgoingMessage(f"{key}:text:{n}", chat_id, "sendMessage", text)
             for n, text in enumerate(texts)
         ]
-        chart = chart_png(digest)
         if chart is not None:
             messages.append(
                 OutgoingMessage(
@@ -233,9 +256,9 @@ class Digests:
                 f"{key}:csv",
                 chat_id,
                 "sendDocument",
-                f"The week's {len(facts)} answers, redacted",
+                f"The week's {answers} answers, redacted",
                 f"answers-{day}.csv",
-                answers_csv(facts, self.zone, self.redact),
+                table,
             )
         )
         return messages
@@ -247,39 +270,24 @@ class Digests:
         messages, so the weekly job, a catch-up after downtime and a restart never queue it twice.
         """
         digest_id, queued = await self.storage.claim_digest(end - WEEK, end)
-        if queued:
-            return 0
-        digest, facts = await self.build(end)
-        staff = [member for member in await self.storage.staff_members() if not member.blocked]
-        return await self.storage.enqueue_digest(
-            digest_id,
-            (
-                message
-                for member in staff
-                for message in self.messages_for(
-                    f"digest:{digest_id}:staff:{member.id}", digest, facts, member.chat_id
-                )
-            ),
-        )
+        staff = await self._readers()
+        if queued or not staff:
+            return 0  # with no one to read it yet, it waits for the first member of staff
+        messages = await self._messages(f"digest:{digest_id}", end, staff)
+        return await self.storage.enqueue_digest(digest_id, messages)
 
     async def queue_now_for_all_staff(self, end: datetime) -> int:
         """Queue the digest of the week up to `end` for every member of staff, as asked now."""
-        digest, facts = await self.build(end)
         stamp = end.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-        return await self.storage.enqueue(
-            message
-            for member in await self.storage.staff_members()
-            if not member.blocked
-            for message in self.messages_for(
-                f"now:{stamp}:staff:{member.id}", digest, facts, member.chat_id
-            )
-        )
+        messages = await self._messages(f"now:{stamp}", end, await self._readers())
+        return await self.storage.enqueue(messages)
 
-    async def queue_for(self, member: StaffMember, end: datetime, request: int) -> int:
-        """Queue the digest of the week up to `end` for one member of staff who asked for it."""
-        digest, facts = await self.build(end)
-        key = f"asked:{request}:staff:{member.id}"
-        return await self.storage.enqueue(self.messages_for(key, digest, facts, member.chat_id))
+    async def queue_for(self, chat_id: int, end: datetime, request: int) -> int:
+        """Queue the digest of the week up to `end` for one person who asked for it."""
+        return await self.storage.enqueue(await self._messages(f"asked:{request}", end, [chat_id]))
+
+    async def _readers(self) -> list[int]:
+        return [m.chat_id for m in await self.storage.staff_members() if not m.blocked]
 
 
 def last_scheduled(now: datetime, weekday: int, hour: int, minute: int, zone: ZoneInfo) -> datetime:

@@ -204,7 +204,7 @@ class StaffDesk:
         if member is None:
             await self._reply(update, NOT_STAFF)
             return
-        await self.digests.queue_for(member, self.storage.now(), request=update.update_id)
+        await self.digests.queue_for(member.chat_id, self.storage.now(), request=update.update_id)
         await self.storage.mark_processed(update.update_id)
         await self.outbox.deliver()
 

@@ -1,22 +1,18 @@
 """The weekly digest as data: counts, themes with trends and quotes, emerging themes, scores.
 
-Every answer was analysed when it arrived, so this is only aggregation: no text is re-analysed.
+Every answer was analysed when it arrived, and storage counts them (`PeriodFigures`): this only
+puts the figures together and picks quotes. No text is re-analysed.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.models import AnswerFact
+from storage.models import AnswerFact, PeriodFigures
 
 TONES = ("negative", "neutral", "positive")
-
-# Quotes staff will actually read: not a word or two, not a page.
-SHORTEST_QUOTE = 15
-LONGEST_QUOTE = 400
 
 
 @dataclass(frozen=True)
@@ -90,29 +86,13 @@ def trend_mark(now: int, before: int) -> str:
     return "="
 
 
-def _is_words(fact: AnswerFact) -> bool:
-    # Open answers are quoted; buttons pressed (scale, yes/no, choice) are counted, not quoted.
-    return fact.kind in (None, "text") and fact.number is None
-
-
-def _shorten(text: str) -> str:
-    """Cut a very long answer at a word boundary, marked with an ellipsis (never reworded)."""
-    if len(text) <= LONGEST_QUOTE:
-        return text
-    cut = text[:LONGEST_QUOTE].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:") + " …"
-
-
 def pick_quotes(
-    facts: Sequence[AnswerFact], redact: Callable[[str], str], how_many: int = 3
+    candidates: Sequence[AnswerFact], redact: Callable[[str], str], how_many: int = 3
 ) -> tuple[Quote, ...]:
     """A few quotes that show the range: the most critical, the warmest, and one in between."""
-    candidates = [f for f in facts if _is_words(f) and len(f.answer.strip()) >= SHORTEST_QUOTE]
     if not candidates:
         return ()
-    # Prefer answers of a readable length; among those, order by sentiment.
-    readable = [f for f in candidates if len(f.answer) <= 300] or candidates
-    ranked = sorted(readable, key=lambda f: (f.sentiment or 0.0, f.answered_at))
+    ranked = sorted(candidates, key=lambda f: (f.sentiment or 0.0, f.answered_at))
     order = [ranked[0], ranked[-1], ranked[len(ranked) // 2], *ranked[1:-1]]
     chosen: list[AnswerFact] = []
     seen: set[str] = set()
@@ -124,66 +104,57 @@ def pick_quotes(
         if len(chosen) == how_many:
             break
     chosen.sort(key=lambda f: f.sentiment or 0.0)
-    return tuple(Quote(_shorten(redact(f.answer.strip())), f.resident, f.tone) for f in chosen)
+    return tuple(Quote(redact(f.answer.strip()), f.resident, f.tone) for f in chosen)
 
 
 def emerging_phrases(
-    facts: Iterable[AnswerFact], min_count: int = 3, top: int = 5
+    unthemed: Mapping[str, int], min_count: int = 3, top: int = 5
 ) -> tuple[tuple[str, int], ...]:
     """Key phrases that recur in answers no catalogue theme covered: themes to consider adding."""
-    counts: Counter[str] = Counter()
-    for fact in facts:
-        if not fact.themes:
-            counts.update(set(fact.key_phrases))
-    frequent = [(phrase, n) for phrase, n in counts.most_common() if n >= min_count]
+    frequent = sorted(
+        ((phrase, n) for phrase, n in unthemed.items() if n >= min_count),
+        key=lambda item: (-item[1], item[0]),
+    )
     return tuple(frequent[:top])
 
 
+def top_themes(figures: PeriodFigures, how_many: int = 8) -> list[str]:
+    """The period's most frequent themes, most frequent first."""
+    names = sorted(figures.theme_tones, key=lambda name: (-figures.theme_count(name), name))
+    return names[:how_many]
+
+
 def build_digest(
-    facts: Sequence[AnswerFact],
+    figures: PeriodFigures,
+    previous: PeriodFigures,
+    quotes: Mapping[str, Sequence[AnswerFact]],
     *,
     start: datetime,
     end: datetime,
-    previous_counts: tuple[int, int],
-    previous_themes: Counter[str],
     redact: Callable[[str], str],
-    top_themes: int = 8,
+    how_many_themes: int = 8,
     quotes_per_theme: int = 3,
 ) -> Digest:
-    """Aggregate one period's analysed answers into a digest."""
-    by_theme: dict[str, list[AnswerFact]] = defaultdict(list)
-    tones: Counter[str] = Counter()
-    scales: dict[str, list[float]] = defaultdict(list)
-    for fact in facts:
-        if fact.tone:
-            tones[fact.tone] += 1
-        if fact.kind == "scale" and fact.number is not None:
-            scales[fact.question].append(fact.number)
-        for theme in fact.themes:
-            by_theme[theme].append(fact)
-    ranked = sorted(by_theme.items(), key=lambda item: (-len(item[1]), item[0]))[:top_themes]
+    """Put one period's figures, the week before's, and quote candidates together as a digest."""
     themes = tuple(
         ThemeSummary(
             name=name,
-            count=len(theme_facts),
-            previous=previous_themes.get(name, 0),
-            tones=dict(Counter(f.tone for f in theme_facts if f.tone)),
-            quotes=pick_quotes(theme_facts, redact, quotes_per_theme),
+            count=figures.theme_count(name),
+            previous=previous.theme_count(name),
+            tones={tone: n for tone, n in figures.theme_tones[name].items() if tone},
+            quotes=pick_quotes(quotes.get(name, ()), redact, quotes_per_theme),
         )
-        for name, theme_facts in ranked
+        for name in top_themes(figures, how_many_themes)
     )
     return Digest(
         start=start,
         end=end,
-        residents=len({fact.resident for fact in facts}),
-        answers=len(facts),
-        previous_residents=previous_counts[0],
-        previous_answers=previous_counts[1],
+        residents=figures.residents,
+        answers=figures.answers,
+        previous_residents=previous.residents,
+        previous_answers=previous.answers,
         themes=themes,
-        emerging=emerging_phrases(facts),
-        scales=tuple(
-            ScaleSummary(question, sum(values) / len(values), len(values))
-            for question, values in scales.items()
-        ),
-        tones=dict(tones),
+        emerging=emerging_phrases(figures.unthemed_phrases),
+        scales=tuple(ScaleSummary(q, average, n) for q, average, n in figures.scales),
+        tones=dict(figures.tones),
     )

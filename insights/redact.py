@@ -160,18 +160,21 @@ _ADDRESS: Final = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _MIN_PHONE_DIGITS: Final = 9
+_DIGIT: Final = re.compile(r"\d")
 
 
 def redact(text: str) -> str:
     """Replace personal details in `text` with placeholders; leave everything else as it was."""
     if "@" in text:
         text = _EMAIL.sub("[email]", text)
-    if sum(c.isdigit() for c in text) >= 7:
+    # Counted in C: most answers hold no digits at all, and need nothing more.
+    digits = len(_DIGIT.findall(text))
+    if digits >= 7:
         text = _CARD.sub(_card, text)
         text = _NHS_NUMBER.sub(lambda m: _nhs_number(m, text), text)
         text = _phones(text)
         text = _LONG_NUMBER.sub("[number]", text)
-    if any(c.isdigit() for c in text):
+    if digits:
         text = _ADDRESS.sub(_address, text)
         text = _POSTCODE.sub(_postcode, text)
     return text

@@ -176,3 +176,19 @@ class QueuedMessage:
     filename: str | None
     attachment: bytes | None
     attempts: int
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """What a period's answers add up to, counted by the database."""
+
+    residents: int
+    answers: int
+    tones: dict[str, int]
+    theme_tones: dict[str, dict[str, int]]  # theme → tone → answers ("" for no tone)
+    scales: tuple[tuple[str, float, int], ...]  # question, average, answers
+    unthemed_phrases: dict[str, int]  # key phrases of answers no theme covered
+
+    def theme_count(self, theme: str) -> int:
+        """How many answers carried this theme."""
+        return sum(self.theme_tones.get(theme, {}).values())

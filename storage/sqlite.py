@@ -25,6 +25,7 @@ from storage.models import (
     ExportRow,
     FlowVersion,
     OutgoingMessage,
+    PeriodFigures,
     QueuedMessage,
     RecordedUpdate,
     Resident,
@@ -36,6 +37,11 @@ from storage.models import (
 from storage.pseudonyms import new_pseudonym
 
 Clock = Callable[[], datetime]
+
+TONES = ("negative", "neutral", "positive")
+# Quotes staff will actually read: not a word or two, not a page.
+SHORTEST_QUOTE = 15
+READABLE_QUOTE = 300
 
 
 def utc_now() -> datetime:
@@ -258,69 +264,82 @@ class SQLiteStorage:
 
     async def save_turn(self, turn: Turn) -> Session:
         """Commit a session's new state, its answer and the update as processed, all at once."""
+        async with self._transaction() as db:
+            return await self._save_turn(db, turn, _stamp(self._clock()))
+
+    async def save_turns(self, turns: Iterable[Turn]) -> list[Session]:
+        """Commit many turns in one transaction (imports and benchmarks)."""
         now = _stamp(self._clock())
         async with self._transaction() as db:
-            if turn.session_id is None:
-                cursor = await db.execute(
-                    "INSERT INTO sessions (resident_id, flow_id, flow_version, step_id, status,"
-                    " state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        turn.resident_id,
-                        turn.flow_id,
-                        turn.flow_version,
-                        turn.step_id,
-                        turn.status,
-                        turn.state,
-                        now,
-                        now,
-                    ),
+            return [await self._save_turn(db, turn, now) for turn in turns]
+
+    async def _save_turn(self, db: aiosqlite.Connection, turn: Turn, now: str) -> Session:
+        if turn.session_id is None:
+            cursor = await db.execute(
+                "INSERT INTO sessions (resident_id, flow_id, flow_version, step_id, status,"
+                " state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    turn.resident_id,
+                    turn.flow_id,
+                    turn.flow_version,
+                    turn.step_id,
+                    turn.status,
+                    turn.state,
+                    now,
+                    now,
+                ),
+            )
+            session_id = cursor.lastrowid
+            assert session_id is not None
+        else:
+            session_id = turn.session_id
+            await db.execute(
+                "UPDATE sessions SET step_id = ?, status = ?, state = ?, updated_at = ?"
+                " WHERE id = ?",
+                (turn.step_id, turn.status, turn.state, now, session_id),
+            )
+        if turn.answer is not None:
+            answer = turn.answer
+            found = answer.analysed
+            cursor = await db.execute(
+                "INSERT INTO answers (resident_id, session_id, flow_id, flow_version, step_id,"
+                " question, answer, number, answered_at, update_id, kind, asks_for,"
+                " themes, sentiment, tone, key_phrases)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    turn.resident_id,
+                    session_id,
+                    turn.flow_id,
+                    turn.flow_version,
+                    answer.step_id,
+                    answer.question,
+                    answer.text,
+                    answer.number,
+                    now,
+                    turn.update_id,
+                    answer.kind,
+                    answer.asks_for,
+                    _joined(found.themes) if found else None,
+                    found.sentiment if found else None,
+                    found.tone if found else None,
+                    _joined(found.key_phrases) if found else None,
+                ),
+            )
+            if found and found.themes:
+                await db.executemany(
+                    "INSERT OR IGNORE INTO answer_themes (answer_id, theme) VALUES (?, ?)",
+                    [(cursor.lastrowid, theme) for theme in found.themes],
                 )
-                session_id = cursor.lastrowid
-                assert session_id is not None
-            else:
-                session_id = turn.session_id
+            if answer.follow_up_consent is not None:
                 await db.execute(
-                    "UPDATE sessions SET step_id = ?, status = ?, state = ?, updated_at = ?"
-                    " WHERE id = ?",
-                    (turn.step_id, turn.status, turn.state, now, session_id),
+                    "UPDATE residents SET follow_up_consent = ? WHERE id = ?",
+                    (int(answer.follow_up_consent), turn.resident_id),
                 )
-            if turn.answer is not None:
-                answer = turn.answer
-                found = answer.analysed
-                await db.execute(
-                    "INSERT INTO answers (resident_id, session_id, flow_id, flow_version, step_id,"
-                    " question, answer, number, answered_at, update_id, kind, asks_for,"
-                    " themes, sentiment, tone, key_phrases)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        turn.resident_id,
-                        session_id,
-                        turn.flow_id,
-                        turn.flow_version,
-                        answer.step_id,
-                        answer.question,
-                        answer.text,
-                        answer.number,
-                        now,
-                        turn.update_id,
-                        answer.kind,
-                        answer.asks_for,
-                        _joined(found.themes) if found else None,
-                        found.sentiment if found else None,
-                        found.tone if found else None,
-                        _joined(found.key_phrases) if found else None,
-                    ),
-                )
-                if answer.follow_up_consent is not None:
-                    await db.execute(
-                        "UPDATE residents SET follow_up_consent = ? WHERE id = ?",
-                        (int(answer.follow_up_consent), turn.resident_id),
-                    )
-            if turn.update_id is not None:
-                await db.execute(
-                    "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?",
-                    (now, turn.replies, turn.update_id),
-                )
+        if turn.update_id is not None:
+            await db.execute(
+                "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?",
+                (now, turn.replies, turn.update_id),
+            )
         return Session(
             id=session_id,
             resident_id=turn.resident_id,
@@ -527,44 +546,73 @@ class SQLiteStorage:
             " WHERE a.answered_at >= ? AND a.answered_at < ? ORDER BY a.answered_at, a.id",
             (_stamp(start), _stamp(end)),
         )
-        return [
-            AnswerFact(
-                resident=row[0],
-                flow=row[1],
-                step=row[2],
-                question=row[3],
-                kind=row[4],
-                answer=row[5],
-                number=row[6],
-                answered_at=_moment(row[7]),
-                themes=_split(row[8]),
-                sentiment=row[9],
-                tone=row[10],
-                key_phrases=_split(row[11]),
-            )
-            for row in rows
-        ]
+        return [_fact(row) for row in rows]
 
-    async def theme_counts(self, start: datetime, end: datetime) -> Counter[str]:
-        """How many answers in [start, end) carried each theme."""
+    async def period_figures(self, start: datetime, end: datetime) -> PeriodFigures:
+        """Counts of the answers given in [start, end): residents, tones, themes, scales."""
+        span = (_stamp(start), _stamp(end))
+        in_span = "a.answered_at >= ? AND a.answered_at < ?"
+        totals = await self._fetchone(
+            "SELECT COUNT(DISTINCT a.resident_id), COUNT(*), SUM(a.tone = 'negative'),"
+            " SUM(a.tone = 'neutral'), SUM(a.tone = 'positive')"
+            f" FROM answers a WHERE {in_span}",
+            span,
+        )
+        themes = await self._fetchall(
+            # The week's answers first (by time), then their themes (by key).
+            "SELECT t.theme, COALESCE(a.tone, ''), COUNT(*) FROM answers a"
+            f" CROSS JOIN answer_themes t ON t.answer_id = a.id WHERE {in_span}"
+            " GROUP BY t.theme, a.tone",
+            span,
+        )
+        scales = await self._fetchall(
+            f"SELECT a.question, AVG(a.number), COUNT(*) FROM answers a WHERE {in_span}"
+            " AND a.kind = 'scale' AND a.number IS NOT NULL GROUP BY a.question ORDER BY MIN(a.id)",
+            span,
+        )
+        phrases = await self._fetchall(
+            f"SELECT a.key_phrases FROM answers a WHERE {in_span}"
+            " AND (a.themes IS NULL OR a.themes = '') AND a.key_phrases != ''",
+            span,
+        )
+        theme_tones: dict[str, dict[str, int]] = {}
+        for theme, tone, count in themes:
+            theme_tones.setdefault(theme, {})[tone] = count
+        unthemed: Counter[str] = Counter()
+        for row in phrases:
+            unthemed.update(set(_split(row[0])))
+        return PeriodFigures(
+            residents=int(totals[0]) if totals else 0,
+            answers=int(totals[1]) if totals else 0,
+            tones={
+                tone: int(count or 0)
+                for tone, count in zip(TONES, totals[2:] if totals else (), strict=False)
+                if count
+            },
+            theme_tones=theme_tones,
+            scales=tuple((question, float(average), count) for question, average, count in scales),
+            unthemed_phrases=dict(unthemed),
+        )
+
+    async def quote_candidates(
+        self, theme: str, start: datetime, end: datetime, pool: int = 300
+    ) -> list[AnswerFact]:
+        """A theme's latest open answers of a readable length in [start, end), newest first.
+
+        Only the latest `pool` are read (walking the theme's index backwards), so quotes are
+        picked from recent voices without reading every answer of a busy week.
+        """
         rows = await self._fetchall(
-            "SELECT themes FROM answers WHERE answered_at >= ? AND answered_at < ?"
-            " AND themes IS NOT NULL AND themes != ''",
-            (_stamp(start), _stamp(end)),
+            "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
+            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases"
+            " FROM answer_themes t JOIN answers a ON a.id = t.answer_id"
+            " JOIN residents r ON r.id = a.resident_id"
+            " WHERE t.theme = ? AND a.answered_at >= ? AND a.answered_at < ?"
+            " AND a.kind = 'text' AND length(a.answer) BETWEEN ? AND ?"
+            " ORDER BY t.answer_id DESC LIMIT ?",
+            (theme, _stamp(start), _stamp(end), SHORTEST_QUOTE, READABLE_QUOTE, pool),
         )
-        counts: Counter[str] = Counter()
-        for row in rows:
-            counts.update(_split(row[0]))
-        return counts
-
-    async def period_counts(self, start: datetime, end: datetime) -> tuple[int, int]:
-        """How many residents answered in [start, end), and how many answers they gave."""
-        row = await self._fetchone(
-            "SELECT COUNT(DISTINCT resident_id), COUNT(*) FROM answers"
-            " WHERE answered_at >= ? AND answered_at < ?",
-            (_stamp(start), _stamp(end)),
-        )
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return [_fact(row) for row in rows]
 
     # Outbox ---------------------------------------------------------------------------------
 
@@ -670,7 +718,24 @@ def _joined(values: Iterable[str]) -> str:
 
 
 def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(part for part in (text or "").split(";") if part)
+    return tuple(text.split(";")) if text else ()
+
+
+def _fact(row: sqlite3.Row) -> AnswerFact:
+    return AnswerFact(
+        resident=row[0],
+        flow=row[1],
+        step=row[2],
+        question=row[3],
+        kind=row[4],
+        answer=row[5],
+        number=row[6],
+        answered_at=_moment(row[7]),
+        themes=_split(row[8]),
+        sentiment=row[9],
+        tone=row[10],
+        key_phrases=_split(row[11]),
+    )
 
 
 def _staff(row: sqlite3.Row) -> StaffMember:

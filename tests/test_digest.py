@@ -3,46 +3,94 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.digest import chart_png, last_scheduled, render_sections, render_text, split_messages
-from insights.digest import Digest, build_digest, trend_mark
-from storage.models import AnswerFact
+import pytest
+
+from bot.digest import (
+    Digests,
+    chart_png,
+    last_scheduled,
+    render_sections,
+    render_text,
+    split_messages,
+)
+from insights.digest import Digest, trend_mark
+from storage import NewAnswer, SQLiteStorage, Turn
+from storage.models import Analysed
 
 LONDON = ZoneInfo("Europe/London")
 END = datetime(2026, 11, 23, 9, 0, tzinfo=LONDON)
 START = END - timedelta(days=7)
 
 
-def fact(
-    answer: str,
-    themes: tuple[str, ...] = (),
-    *,
-    resident: str = "Calm Heron 482",
-    tone: str = "neutral",
-    sentiment: float = 0.0,
-    kind: str = "text",
-    number: float | None = None,
-    phrases: tuple[str, ...] = (),
-    hours: int = 1,
-) -> AnswerFact:
-    """A made-up analysed answer given `hours` into the period."""
-    return AnswerFact(
-        resident=resident,
-        flow="what-matters",
-        step="matters",
-        question="What matters to you about living here?",
-        kind=kind,
-        answer=answer,
-        number=number,
-        answered_at=START + timedelta(hours=hours),
-        themes=themes,
-        sentiment=sentiment,
-        tone=tone,
-        key_phrases=phrases,
-    )
+class Clock:
+    """A clock the test sets by hand."""
+
+    def __init__(self) -> None:
+        self.now = START + timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Said:
+    """A made-up analysed answer."""
+
+    answer: str
+    themes: tuple[str, ...] = ()
+    tone: str = "neutral"
+    sentiment: float = 0.0
+    resident: int = 1
+    kind: str = "text"
+    number: float | None = None
+    phrases: tuple[str, ...] = ()
+
+
+THIS_WEEK = [
+    Said("The boiler has been broken for three weeks now", ("Repairs",), "negative", -0.7, 1),
+    Said("Repairs team came the same day, lovely people", ("Repairs", "Staff kindness"),
+         "positive", 0.8, 2),
+    Said("Ring me on 07700900123 about the leak in the roof", ("Repairs",), "negative", -0.4, 3),
+    Said("Bins left out for days on our street", ("Bins and waste",), "negative", -0.5, 1,
+         phrases=("bike storage",)),
+    Said("We need somewhere to keep bikes", resident=4, phrases=("bike storage",)),
+    Said("Bike storage please", resident=5, phrases=("bike storage",)),
+    Said("Somewhere for bike storage would be good", resident=6, phrases=("bike storage",)),
+    Said("4", kind="scale", number=4.0, resident=1),
+    Said("2", kind="scale", number=2.0, resident=2),
+]  # fmt: skip
+WEEK_BEFORE = [
+    Said("The lift is broken", ("Repairs",), resident=7),
+    *[Said(f"Bins missed again, week {n}", ("Bins and waste",), resident=8) for n in range(4)],
+]
+
+
+async def store(storage: SQLiteStorage, answers: list[Said]) -> None:
+    """Store answers as the bot does, with the analysis they were given."""
+    for said in answers:
+        resident = await storage.resident(said.resident, said.resident)
+        analysed = (
+            Analysed(said.themes, said.sentiment, said.tone, said.phrases)
+            if said.kind == "text"
+            else None
+        )
+        answer = NewAnswer(
+            "happy" if said.kind == "scale" else "matters",
+            "How happy are you here?" if said.kind == "scale" else "What matters to you?",
+            said.answer,
+            number=said.number,
+            kind=said.kind,
+            analysed=analysed,
+        )
+        await storage.save_turn(
+            Turn(resident.id, None, "what-matters", 1, "matters", "active", "{}", answer)
+        )
 
 
 def redact_phones(text: str) -> str:
@@ -50,38 +98,30 @@ def redact_phones(text: str) -> str:
     return re.sub(r"\d{11}", "[phone]", text)
 
 
-FACTS = [
-    fact("The boiler has been broken for three weeks now", ("Repairs",), tone="negative",
-         sentiment=-0.7, resident="Amber Fox 001"),
-    fact("Repairs team came the same day, lovely people", ("Repairs", "Staff kindness"),
-         tone="positive", sentiment=0.8, resident="Blue Wren 002"),
-    fact("Ring me on 07700900123 about the leak in the roof", ("Repairs",), tone="negative",
-         sentiment=-0.4, resident="Calm Owl 003"),
-    fact("Bins left out for days on our street", ("Bins and waste",), tone="negative",
-         sentiment=-0.5, resident="Amber Fox 001", phrases=("bike storage",)),
-    fact("We need somewhere to keep bikes", (), phrases=("bike storage",), resident="Dove 004"),
-    fact("Bike storage please", (), phrases=("bike storage",), resident="Fern 005"),
-    fact("Somewhere for bike storage would be good", (), phrases=("bike storage",)),
-    fact("4", kind="scale", number=4.0, resident="Amber Fox 001"),
-    fact("2", kind="scale", number=2.0, resident="Blue Wren 002"),
-]  # fmt: skip
+@pytest.fixture
+async def digest_of(tmp_path: Path) -> AsyncIterator[Callable[[list[Said]], Awaitable[Digest]]]:
+    """Store this week's answers (and the week before's), then build the digest."""
+    clock = Clock()
+    async with SQLiteStorage(tmp_path / "digest.db", clock=clock) as storage:
+
+        async def build(answers: list[Said]) -> Digest:
+            clock.now = START - timedelta(days=2)
+            await store(storage, WEEK_BEFORE)
+            clock.now = START + timedelta(hours=1)
+            await store(storage, answers)
+            return await Digests(storage, LONDON, redact_phones).build(END)
+
+        yield build
 
 
-def digest_of(facts: list[AnswerFact]) -> Digest:
-    return build_digest(
-        facts,
-        start=START,
-        end=END,
-        previous_counts=(2, 3),
-        previous_themes=Counter({"Repairs": 1, "Bins and waste": 4}),
-        redact=redact_phones,
-    )
+DigestOf = Callable[[list[Said]], Awaitable[Digest]]
 
 
-def test_counts_themes_and_trends_come_from_the_stored_analysis() -> None:
+async def test_counts_themes_and_trends_come_from_the_stored_analysis(digest_of: DigestOf) -> None:
     """Residents, answers, theme counts, trend marks and the share negative are aggregated."""
-    digest = digest_of(FACTS)
+    digest = await digest_of(THIS_WEEK)
     assert (digest.residents, digest.answers) == (6, 9)
+    assert (digest.previous_residents, digest.previous_answers) == (2, 5)
     assert [(t.name, t.count, t.trend) for t in digest.themes] == [
         ("Repairs", 3, "▲"),
         ("Bins and waste", 1, "▼"),
@@ -89,26 +129,38 @@ def test_counts_themes_and_trends_come_from_the_stored_analysis() -> None:
     ]
     repairs = digest.themes[0]
     assert round(repairs.negative_share, 2) == 0.67
-    assert digest.scales[0].average == 3.0
+    assert [(s.question, s.average, s.count) for s in digest.scales] == [
+        ("How happy are you here?", 3.0, 2)
+    ]
     # Only answers no theme covered count: the bins answer mentions it but is themed.
     assert digest.emerging == (("bike storage", 3),)
 
 
-def test_quotes_are_verbatim_redacted_and_show_the_range() -> None:
+async def test_quotes_are_verbatim_redacted_and_show_the_range(digest_of: DigestOf) -> None:
     """A theme's quotes are residents' own words, redacted, from most critical to warmest."""
-    repairs = digest_of(FACTS).themes[0]
+    repairs = (await digest_of(THIS_WEEK)).themes[0]
     assert [q.text for q in repairs.quotes] == [
         "The boiler has been broken for three weeks now",
         "Ring me on [phone] about the leak in the roof",
         "Repairs team came the same day, lovely people",
     ]
-    assert all("07700900123" not in q.text for q in repairs.quotes)
 
 
-def test_buttons_pressed_are_counted_but_never_quoted() -> None:
-    """Scale answers count towards the figures but are not quotes."""
-    digest = digest_of([fact("5", ("Repairs",), kind="scale", number=5.0)])
-    assert digest.themes[0].quotes == ()
+async def test_buttons_pressed_are_counted_but_never_quoted(digest_of: DigestOf) -> None:
+    """A pressed button is counted in the figures but is never a quote."""
+    digest = await digest_of([Said("5", kind="scale", number=5.0)])
+    assert digest.answers == 1
+    assert digest.scales[0].average == 5.0
+    assert all(theme.quotes == () for theme in digest.themes)
+
+
+async def test_a_very_long_answer_is_counted_but_not_quoted(digest_of: DigestOf) -> None:
+    """Quotes are whole answers of a readable length, never cut or reworded."""
+    long = "The stairwell lights have been out " + "and nobody comes " * 20
+    digest = await digest_of([Said(long.strip(), ("Streets",))])
+    assert digest.themes[0].quotes == ()  # over 300 characters: not readable as a quote
+    short = await digest_of([Said("The stairwell lights have been out for a month", ("Streets",))])
+    assert short.themes[0].quotes[0].text == "The stairwell lights have been out for a month"
 
 
 def test_trend_marks_need_a_real_change() -> None:
@@ -120,33 +172,39 @@ def test_trend_marks_need_a_real_change() -> None:
     assert trend_mark(0, 0) == "="
 
 
-def test_the_rendered_digest_escapes_residents_words_and_fits_telegram() -> None:
+async def test_the_rendered_digest_escapes_residents_words_and_fits_telegram(
+    digest_of: DigestOf,
+) -> None:
     """Residents' words are HTML-escaped, and long digests are split under 4,096 characters."""
-    words = fact("Kids <script> & vandals near block B", ("Antisocial behaviour",))
-    sections = render_sections(digest_of([words]), LONDON)
+    digest = await digest_of([Said("Kids <script> & vandals near block B", ("Safety",))])
+    sections = render_sections(digest, LONDON)
     html_text = "\n".join(sections)
     assert "&lt;script&gt; &amp; vandals" in html_text
     assert "<script>" not in html_text
-    many = [fact(f"Answer number {n} about the damp in the flat", ("Damp",)) for n in range(200)]
-    parts = split_messages(render_sections(digest_of(many), LONDON) * 20)
+    parts = split_messages(sections * 200)
     assert len(parts) > 1
     assert all(len(part) <= 4000 for part in parts)
+    assert "".join(parts).count("vandals") == 200
 
 
-def test_the_terminal_preview_is_plain_text() -> None:
+async def test_the_terminal_preview_is_plain_text(digest_of: DigestOf) -> None:
     """`digest preview` prints the digest without HTML tags."""
-    text = render_text(digest_of(FACTS), LONDON)
+    text = render_text(await digest_of(THIS_WEEK), LONDON)
     assert "<b>" not in text
     assert "Repairs — 3 answers ▲ · 67% negative" in text
     assert "Mon 16 Nov 2026, 09:00 to Mon 23 Nov 2026, 09:00" in text
 
 
-def test_the_chart_is_a_png_and_absent_without_themes() -> None:
-    """The themes-by-tone chart is a PNG image; an empty week has no chart."""
-    png = chart_png(digest_of(FACTS))
+async def test_the_chart_is_a_png(digest_of: DigestOf) -> None:
+    """The themes-by-tone chart is a PNG image."""
+    png = chart_png(await digest_of(THIS_WEEK))
     assert png is not None
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert chart_png(digest_of([])) is None
+
+
+async def test_a_week_without_themes_has_no_chart(digest_of: DigestOf) -> None:
+    """With no themed answers there is nothing to draw."""
+    assert chart_png(await digest_of([Said("3", kind="scale", number=3.0)])) is None
 
 
 def test_the_last_scheduled_moment_is_found_in_local_time() -> None:
