@@ -37,15 +37,18 @@ def _change(now: int, before: int) -> str:
     return f"{mark} {sign}{difference}" if mark != "new" else "new"
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def _percent(share: float) -> str:
     return f"{round(share * 100)}%"
 
 
 def _theme_section(rank: int, theme: ThemeSummary) -> str:
     lines = [
-        f"{rank}. <b>{html.escape(theme.name)}</b> — {theme.count} "
-        f"{'answer' if theme.count == 1 else 'answers'} {theme.trend} · "
-        f"{_percent(theme.negative_share)} negative"
+        f"{rank}. <b>{html.escape(theme.name)}</b> — {_count(theme.count, 'answer')} "
+        f"{theme.trend} · {_percent(theme.negative_share)} negative"
     ]
     for quote in theme.quotes:
         lines.append(f"   “<i>{html.escape(quote.text)}</i>” — {html.escape(quote.resident)}")
@@ -57,7 +60,8 @@ def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
     sections = [
         "<b>What residents told us this week</b>\n"
         f"{_day(digest.start, zone)} to {_day(digest.end, zone)}",
-        f"<b>{digest.residents}</b> residents gave <b>{digest.answers}</b> answers "
+        f"<b>{_count(digest.residents, 'resident')}</b> gave "
+        f"<b>{_count(digest.answers, 'answer')}</b> "
         f"(residents {_change(digest.residents, digest.previous_residents)}, "
         f"answers {_change(digest.answers, digest.previous_answers)} on the week before). "
         f"{_percent(digest.negative_share)} of answers read negative.",

@@ -83,6 +83,10 @@ async def test_a_resident_completes_the_flow_and_their_answers_are_exported(
     assert {(row["flow"], row["flow_version"]) for row in rows} == {("what-matters", "1")}
     assert rows[0]["question"].startswith("What matters to you about living here?")
     assert rows[0]["answered_at"][-6:] in ("+00:00", "+01:00")  # Europe/London, with offset
+    # Open answers were analysed when they arrived; pressed buttons are not text to analyse.
+    assert "Transport" in rows[0]["themes"].split(";")
+    assert -1.0 <= float(rows[0]["sentiment"]) <= 1.0
+    assert (rows[2]["themes"], rows[2]["sentiment"]) == ("", "")
     resident = await bot.storage.resident(SAM, SAM)
     assert resident.follow_up_consent is True
 

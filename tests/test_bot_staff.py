@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -263,3 +264,34 @@ def test_the_weekly_job_runs_at_the_configured_local_time(tg: FakeTelegram, data
     fields = {field.name: str(field) for field in trigger.fields}
     assert (fields["day_of_week"], fields["hour"], fields["minute"]) == ("wed", "17", "30")
     assert str(trigger.timezone) == "Europe/London"
+
+
+async def test_digest_send_from_the_command_line_reaches_every_member_of_staff(
+    tg: FakeTelegram, database: Path
+) -> None:
+    """`whatmatters digest send` queues the digest and sends it to each member of staff now."""
+    settings = settings_for(tg, database, admins=[ADMIN])
+    running = RunningBot(tg, settings)
+    await running.start()
+    await complete_flow(tg.resident(600), *ANSWERS[1])
+    staff = [await invite_and_join(tg, name, 820 + n) for n, name in enumerate(("Priya", "Tom"))]
+    await running.stop()
+    command = BotProcess(tg, settings)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "digest",
+        "send",
+        env=command.env,
+        cwd=database.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "6 messages queued for staff; 6 sent now." in out.decode()
+    for member in staff:
+        sent = tg.messages_to(member.chat_id)[1:]  # after the welcome
+        assert [message.method for message in sent] == ["sendMessage", "sendPhoto", "sendDocument"]
+        assert "1 resident gave 4 answers" in sent[0].plain

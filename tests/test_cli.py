@@ -134,3 +134,43 @@ def test_schedules_are_read_in_plain_forms() -> None:
         parse_weekly_time("someday")
     with pytest.raises(ValueError, match="closes before it opens"):
         parse_office_hours("mon-fri 17:00-09:00")
+
+
+def test_analyse_adds_themes_sentiment_and_tone_to_a_csv(tmp_path: Path) -> None:
+    """`whatmatters analyse` writes the file back with themes, sentiment and tone columns."""
+    source = tmp_path / "feedback.csv"
+    source.write_text(
+        "id,question,comment\n"
+        "1,What could we do better?,Nothing really\n"
+        "2,What could we do better?,The boiler repair took six weeks and nobody called back\n"
+        "3,What went well?,The bin crew are always friendly\n",
+        encoding="utf-8",
+    )
+    result = whatmatters(
+        "analyse", str(source), "--text-column", "comment", "--question-column", "question",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "3 rows analysed" in result.stdout
+    with (tmp_path / "feedback-analysed.csv").open(encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["id", "question", "comment", "themes", "sentiment", "tone"]
+    assert [row["tone"] for row in rows] == ["positive", "negative", "positive"]
+    assert "Repairs" in rows[1]["themes"]
+    missing = whatmatters("analyse", str(source), "--text-column", "feedback", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert '"comment"' in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_digest_preview_prints_the_week(tmp_path: Path) -> None:
+    """`whatmatters digest preview` prints the digest of the last 7 days as plain text."""
+    typed = "\n".join(["yes", "Damp and black mould in the bedroom", "Fix the damp", "3", "no", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    assert whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env).returncode == 0
+    preview = whatmatters("digest", "preview", cwd=tmp_path, env=env)
+    assert preview.returncode == 0, preview.stderr
+    assert "1 resident gave 4 answers" in preview.stdout
+    assert "Damp and mould" in preview.stdout
+    assert "Damp and black mould in the bedroom" in preview.stdout
+    assert "<b>" not in preview.stdout
