@@ -37,6 +37,15 @@ def _change(now: int, before: int) -> str:
     return f"{mark} {sign}{difference}" if mark != "new" else "new"
 
 
+def _compared(digest: Digest) -> str:
+    if not digest.previous_answers:
+        return "none the week before"
+    return (
+        f"residents {_change(digest.residents, digest.previous_residents)}, "
+        f"answers {_change(digest.answers, digest.previous_answers)} on the week before"
+    )
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
@@ -61,10 +70,8 @@ def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
         "<b>What residents told us this week</b>\n"
         f"{_day(digest.start, zone)} to {_day(digest.end, zone)}",
         f"<b>{_count(digest.residents, 'resident')}</b> gave "
-        f"<b>{_count(digest.answers, 'answer')}</b> "
-        f"(residents {_change(digest.residents, digest.previous_residents)}, "
-        f"answers {_change(digest.answers, digest.previous_answers)} on the week before). "
-        f"{_percent(digest.negative_share)} of answers read negative.",
+        f"<b>{_count(digest.answers, 'answer')}</b> ({_compared(digest)}). "
+        f"{_percent(digest.negative_share)} of written answers read negative.",
     ]
     if digest.themes:
         sections.append("<b>Top themes</b> (▲ up, ▼ down, = about the same as the week before)")
