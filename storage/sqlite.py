@@ -222,11 +222,6 @@ class SQLiteStorage:
                 )
         return _resident(row)
 
-    async def resident_by_id(self, resident_id: int) -> Resident | None:
-        """The resident with this internal id, if any."""
-        row = await self._fetchone("SELECT * FROM residents WHERE id = ?", (resident_id,))
-        return _resident(row) if row else None
-
     async def set_stopped(self, resident_id: int, stopped: bool) -> None:
         """Record that a resident asked for no more messages (/stop), or asked again (/start)."""
         async with self._transaction() as db:

@@ -15,7 +15,7 @@ from telegram.ext import Application
 from bot.app import build_application, serve
 from bot.settings import Settings
 from storage import SQLiteStorage
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, Resident, SentMessage
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -129,3 +129,12 @@ class BotProcess:
             process.kill()
             await process.wait()
             raise
+
+
+async def said(person: Resident) -> SentMessage:
+    """The next new message (not an edit of an old one) that the bot sent this person."""
+    for _ in range(10):
+        message = await person.reply()
+        if not message.edited:
+            return message
+    raise AssertionError("only edits arrived")

@@ -12,19 +12,10 @@ import pytest
 
 from bot import cli, wording
 from conversations import wording as engine_wording
-from tests.fake_telegram import FakeTelegram, Resident, SentMessage
-from tests.running_bot import RunningBot, settings_for
+from tests.fake_telegram import FakeTelegram, Resident
+from tests.running_bot import RunningBot, said, settings_for
 
 SAM = 501
-
-
-async def said(resident: Resident) -> SentMessage:
-    """The next new message (not an edit of an old one) that the bot sent this resident."""
-    for _ in range(10):
-        message = await resident.reply()
-        if not message.edited:
-            return message
-    raise AssertionError("only edits arrived")
 
 
 async def answer_up_to_first_question(resident: Resident) -> None:

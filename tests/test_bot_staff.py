@@ -15,8 +15,8 @@ import pytest
 from bot.digest import Digests
 from bot.staff import NOT_ADMIN, NOT_STAFF
 from insights import redact
-from tests.fake_telegram import FakeTelegram, Resident, SentMessage
-from tests.running_bot import BotProcess, RunningBot, settings_for
+from tests.fake_telegram import FakeTelegram, Resident
+from tests.running_bot import BotProcess, RunningBot, said, settings_for
 
 ADMIN = 900
 PRIYA = 801
@@ -42,15 +42,6 @@ async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
         yield running
     finally:
         await running.stop()
-
-
-async def said(person: Resident) -> SentMessage:
-    """The next new message (not an edit) the bot sent this person."""
-    for _ in range(10):
-        message = await person.reply()
-        if not message.edited:
-            return message
-    raise AssertionError("only edits arrived")
 
 
 async def complete_flow(resident: Resident, matters: str, difference: str) -> None:

@@ -36,18 +36,6 @@ USER = 501
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-@pytest.fixture(autouse=True)
-def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PTB 22.8 warns when time periods are read as ints; opt in to timedelta."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
 @pytest.fixture
 async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
     async with Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as client:
