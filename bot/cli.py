@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from conversations.loader import FlowFileError, load_flow
+from conversations.model import Flow
 from storage import ExportRow, SQLiteStorage
 
 EXPORT_COLUMNS = (
@@ -62,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
     validate = flow_commands.add_parser("validate", help="check flow files for mistakes")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    flow_commands.add_parser("list", help="every flow, its live version and any draft")
+    export_flow = flow_commands.add_parser("export", help="print a flow's YAML, to edit it")
+    export_flow.add_argument("flow_id", metavar="ID")
+    export_flow.add_argument("--draft", action="store_true", help="the draft, not the live one")
+    export_flow.add_argument("--output", "-o", type=Path, help="write to FILE")
+    import_flow = flow_commands.add_parser(
+        "import", help="check a flow file and keep it as a draft"
+    )
+    import_flow.add_argument("file", type=Path, metavar="FILE")
+    publish = flow_commands.add_parser("publish", help="make a flow's draft its live version")
+    publish.add_argument("flow_id", metavar="ID")
+    rollback = flow_commands.add_parser("rollback", help="go back to the version before")
+    rollback.add_argument("flow_id", metavar="ID")
+    flow_commands.add_parser("schema", help="the JSON Schema of flow files, for editors")
 
     digest = commands.add_parser("digest", help="the staff digest of the last 7 days")
     digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
@@ -147,8 +162,17 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
+    if args.flows_command == "validate":
+        return _validate(args.files)
+    if args.flows_command == "schema":
+        print(json.dumps(Flow.model_json_schema(), indent=2))
+        return 0
+    return asyncio.run(_manage_flows(args, settings))
+
+
+def _validate(files: Sequence[Path]) -> int:
     status = 0
-    for path in args.files:
+    for path in files:
         try:
             flow = load_flow(path)
         except FlowFileError as error:
@@ -158,6 +182,85 @@ def _flows(args: argparse.Namespace, settings: Settings) -> int:
             questions = sum(1 for step in flow.steps if step.is_question)
             print(f"{path}: ok — flow {flow.id!r}, {len(flow.steps)} steps, {questions} questions")
     return status
+
+
+# Admin actions from the server's command line are audited under this actor (no Telegram id).
+COMMAND_LINE = 0
+
+
+async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
+    """flows list | export | import | publish | rollback, on the configured database."""
+    from bot.library import FlowLibrary
+    from conversations.changes import describe_changes
+
+    async with SQLiteStorage(settings.database) as storage:
+        library = FlowLibrary(storage)
+        await library.install_shipped()
+        command = args.flows_command
+        if command == "list":
+            drafts = await storage.drafted_flows()
+            for version in await storage.live_flows():
+                flow = await library.get(version.flow_id, version.version)
+                draft = "; a draft is waiting" if version.flow_id in drafts else ""
+                print(
+                    f"{version.flow_id}  version {version.version} (published "
+                    f"{version.published_at.astimezone(settings.zone):%d %b %Y %H:%M}){draft}"
+                    f" — {flow.title}"
+                )
+            return 0
+        if command == "import":
+            try:
+                flow = load_flow(args.file)
+            except FlowFileError as error:
+                print(error, file=sys.stderr)
+                return 1
+            source = args.file.read_text(encoding="utf-8")
+            await storage.save_draft(flow.id, source, COMMAND_LINE)
+            await storage.audit(COMMAND_LINE, "save draft", flow=flow.id, file=str(args.file))
+            print(
+                f"{args.file}: saved as the draft of {flow.id!r}. "
+                f"Publish it with: whatmatters flows publish {flow.id}"
+            )
+            return 0
+        flow_id = args.flow_id
+        live = await storage.live_flow(flow_id)
+        if live is None:
+            print(f"whatmatters: there is no flow called {flow_id!r}", file=sys.stderr)
+            return 1
+        if command == "export":
+            source = await storage.draft(flow_id) if args.draft else live.source
+            if source is None:
+                print(f"whatmatters: {flow_id!r} has no draft", file=sys.stderr)
+                return 1
+            if args.output:
+                args.output.write_text(source, encoding="utf-8")
+            else:
+                sys.stdout.write(source)
+            return 0
+        if command == "publish":
+            published = await storage.publish_draft(flow_id)
+            if published is None:
+                print(f"whatmatters: {flow_id!r} has no draft to publish", file=sys.stderr)
+                return 1
+            old = await library.get(flow_id, live.version)
+            changes = describe_changes(old, await library.get(flow_id, published.version))
+            await storage.audit(
+                COMMAND_LINE, "publish", flow=flow_id, version=published.version, changes=changes
+            )
+            print(f"{flow_id}: version {published.version} is live.")
+            for line in changes or ["no changes to the steps"]:
+                print(f"  - {line}")
+            print("Residents part-way through finish the version they started.")
+            return 0
+        restored = await storage.roll_back(flow_id)
+        if restored is None:
+            print(f"whatmatters: {flow_id!r} has no version before {live.version}", file=sys.stderr)
+            return 1
+        await storage.audit(
+            COMMAND_LINE, "rollback", flow=flow_id, version=restored.version, was=live.version
+        )
+        print(f"{flow_id}: version {restored.version} is live again (was {live.version}).")
+        return 0
 
 
 def _digest(args: argparse.Namespace, settings: Settings) -> int:

@@ -375,3 +375,39 @@ async def test_the_command_menu_lists_residents_commands(tg: FakeTelegram, bot: 
     """The bot sets its command menu for residents on start-up."""
     names = [command["command"] for command in tg.commands()]
     assert names == ["start", "help", "stop"]
+
+
+async def test_a_resident_mid_flow_finishes_the_version_they_started(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """Publishing a new version mid-way: Sam finishes version 1; Ada, starting after, gets 2."""
+    sam = tg.resident(SAM)
+    await answer_up_to_first_question(sam)
+    live = await bot.storage.live_flow("what-matters")
+    assert live is not None
+    # Version 2 rewords the second question and drops the 1–5 question.
+    scale = live.source.index("  - id: happy-here")
+    new = live.source[:scale] + live.source[live.source.index("  - id: hear-back") :]
+    new = new.replace("If one thing could change", "If you could change one thing")
+    await bot.storage.save_draft("what-matters", new, saved_by=None)
+    assert (await bot.storage.publish_draft("what-matters")) is not None
+
+    sam.send("Safer crossings")
+    assert "If one thing could change" in (await said(sam)).text  # still version 1
+    sam.send("A zebra crossing by the school")
+    assert (await said(sam)).labels[:5] == ["1", "2", "3", "4", "5"]
+
+    ada = tg.resident(502)
+    await answer_up_to_first_question(ada)
+    ada.send("Quiet")
+    assert "If you could change one thing" in (await said(ada)).text
+    ada.send("Nothing")
+    assert (await said(ada)).labels == ["Yes", "No"]  # no 1–5 question in version 2
+
+    versions = {(row.step, row.flow_version) for row in await bot.storage.export_rows()}
+    assert versions == {
+        ("matters", 1),
+        ("biggest-difference", 1),
+        ("matters", 2),
+        ("biggest-difference", 2),
+    }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +176,52 @@ def test_digest_preview_prints_the_week(tmp_path: Path) -> None:
     assert "Damp and mould" in preview.stdout
     assert "Damp and black mould in the bedroom" in preview.stdout
     assert "<b>" not in preview.stdout
+
+
+def test_an_admin_edits_imports_publishes_and_rolls_back_a_flow(tmp_path: Path) -> None:
+    """export → edit → import (a draft) → publish (with what changed) → rollback, all audited."""
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "flows.db")}
+    exported = whatmatters("flows", "export", "what-matters", cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    edited = exported.stdout.replace(
+        "Overall, how happy are you living here?", "How happy are you living here, all in all?"
+    )
+    assert edited != exported.stdout
+    (tmp_path / "edited.yaml").write_text(edited, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text(edited.replace("kind: scale", "kind: scael"), "utf-8")
+
+    refused = whatmatters("flows", "import", "broken.yaml", cwd=tmp_path, env=env)
+    assert refused.returncode == 1
+    assert "broken.yaml, line" in refused.stderr
+    imported = whatmatters("flows", "import", "edited.yaml", cwd=tmp_path, env=env)
+    assert imported.returncode == 0, imported.stderr
+    listed = whatmatters("flows", "list", cwd=tmp_path, env=env).stdout
+    assert "what-matters  version 1" in listed
+    assert "a draft is waiting" in listed
+
+    published = whatmatters("flows", "publish", "what-matters", cwd=tmp_path, env=env)
+    assert published.returncode == 0, published.stderr
+    assert "version 2 is live" in published.stdout
+    assert 'reworded step "happy-here"' in published.stdout
+    assert "a draft is waiting" not in whatmatters("flows", "list", cwd=tmp_path, env=env).stdout
+    live = whatmatters("flows", "export", "what-matters", cwd=tmp_path, env=env).stdout
+    assert "How happy are you living here, all in all?" in live
+
+    rolled = whatmatters("flows", "rollback", "what-matters", cwd=tmp_path, env=env)
+    assert rolled.returncode == 0, rolled.stderr
+    assert "version 1 is live again (was 2)" in rolled.stdout
+    again = whatmatters("flows", "rollback", "what-matters", cwd=tmp_path, env=env)
+    assert again.returncode == 1
+    assert "no version before 1" in again.stderr
+    with sqlite3.connect(tmp_path / "flows.db") as db:
+        actions = [row[0] for row in db.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["save draft", "publish", "rollback"]
+
+
+def test_flows_schema_is_a_json_schema_for_editors(tmp_path: Path) -> None:
+    """`flows schema` prints a JSON Schema that names the step kinds and required fields."""
+    result = whatmatters("flows", "schema", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    assert set(schema["required"]) >= {"id", "title", "steps"}
+    assert "consent" in json.dumps(schema)
