@@ -38,6 +38,7 @@ from telegram.ext import (
 )
 
 from bot import wording
+from bot.admin import FlowDesk
 from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
 from bot.library import FlowLibrary
@@ -352,6 +353,7 @@ def build_application(
     )
     outbox = Outbox(storage, app.bot)
     desk = StaffDesk(settings, storage, digests, outbox, redact)
+    flows = FlowDesk(settings, storage, chat.library, chat.unreadable)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -370,6 +372,12 @@ def build_application(
     app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
+    app.add_handler(CommandHandler("flows", flows.flows, filters=new_message))
+    app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
+    app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))
+    app.add_handler(CommandHandler("rollback", flows.rollback, filters=new_message))
+    # A document: an admin's flow file; from anyone else, a resident's message.
+    app.add_handler(MessageHandler(new_message & filters.Document.ALL, flows.upload))
     app.add_handler(MessageHandler(new_message & filters.COMMAND, chat.unknown_command))
     app.add_handler(MessageHandler(new_message & filters.TEXT, chat.text))
     app.add_handler(CallbackQueryHandler(chat.button))

@@ -191,7 +191,6 @@ COMMAND_LINE = 0
 async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
     """flows list | export | import | publish | rollback, on the configured database."""
     from bot.library import FlowLibrary
-    from conversations.changes import describe_changes
 
     async with SQLiteStorage(settings.database) as storage:
         library = FlowLibrary(storage)
@@ -210,17 +209,15 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if command == "import":
             try:
-                flow = load_flow(args.file)
-            except FlowFileError as error:
+                source = args.file.read_text(encoding="utf-8")
+                flow, changes = await library.save_draft(source, str(args.file), COMMAND_LINE)
+            except (FlowFileError, OSError, UnicodeDecodeError) as error:
                 print(error, file=sys.stderr)
                 return 1
-            source = args.file.read_text(encoding="utf-8")
-            await storage.save_draft(flow.id, source, COMMAND_LINE)
-            await storage.audit(COMMAND_LINE, "save draft", flow=flow.id, file=str(args.file))
-            print(
-                f"{args.file}: saved as the draft of {flow.id!r}. "
-                f"Publish it with: whatmatters flows publish {flow.id}"
-            )
+            print(f"{args.file}: saved as the draft of {flow.id!r}; it would change:")
+            for line in changes or ["nothing in the steps"]:
+                print(f"  - {line}")
+            print(f"Publish it with: whatmatters flows publish {flow.id}")
             return 0
         flow_id = args.flow_id
         live = await storage.live_flow(flow_id)
@@ -238,28 +235,22 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
                 sys.stdout.write(source)
             return 0
         if command == "publish":
-            published = await storage.publish_draft(flow_id)
-            if published is None:
+            done = await library.publish(flow_id, COMMAND_LINE)
+            if done is None:
                 print(f"whatmatters: {flow_id!r} has no draft to publish", file=sys.stderr)
                 return 1
-            old = await library.get(flow_id, live.version)
-            changes = describe_changes(old, await library.get(flow_id, published.version))
-            await storage.audit(
-                COMMAND_LINE, "publish", flow=flow_id, version=published.version, changes=changes
-            )
+            published, changes = done
             print(f"{flow_id}: version {published.version} is live.")
             for line in changes or ["no changes to the steps"]:
                 print(f"  - {line}")
             print("Residents part-way through finish the version they started.")
             return 0
-        restored = await storage.roll_back(flow_id)
-        if restored is None:
+        rolled = await library.roll_back(flow_id, COMMAND_LINE)
+        if rolled is None:
             print(f"whatmatters: {flow_id!r} has no version before {live.version}", file=sys.stderr)
             return 1
-        await storage.audit(
-            COMMAND_LINE, "rollback", flow=flow_id, version=restored.version, was=live.version
-        )
-        print(f"{flow_id}: version {restored.version} is live again (was {live.version}).")
+        restored, was = rolled
+        print(f"{flow_id}: version {restored.version} is live again (was {was}).")
         return 0
 
 

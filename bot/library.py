@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from conversations.changes import describe_changes
 from conversations.loader import parse_flow, shipped_flow_sources
 from conversations.model import Flow
 from storage import FlowVersion, SQLiteStorage
@@ -60,3 +61,42 @@ class FlowLibrary:
             if flow.entry == "start":
                 return flow.id
         raise UnknownFlow("no published flow is entered with /start")
+
+    async def save_draft(self, source: str, filename: str, actor: int) -> tuple[Flow, list[str]]:
+        """Check an admin's YAML and keep it as its flow's draft; what it would change.
+
+        Raises FlowFileError (with every mistake, its line and field) and keeps nothing if the
+        YAML is not a good flow.
+        """
+        flow = parse_flow(source, source=filename)
+        await self._storage.save_draft(flow.id, source, actor)
+        await self._storage.audit(actor, "save draft", flow=flow.id, file=filename)
+        live = await self._storage.live_flow(flow.id)
+        old = await self.get(flow.id, live.version) if live else None
+        return flow, describe_changes(old, flow)
+
+    async def publish(self, flow_id: str, actor: int) -> tuple[FlowVersion, list[str]] | None:
+        """Make a flow's draft live; the new version and what changed (None: no draft)."""
+        live = await self._storage.live_flow(flow_id)
+        published = await self._storage.publish_draft(flow_id)
+        if published is None:
+            return None
+        old = await self.get(flow_id, live.version) if live else None
+        changes = describe_changes(old, await self.get(flow_id, published.version))
+        await self._storage.audit(
+            actor, "publish", flow=flow_id, version=published.version, changes=changes
+        )
+        return published, changes
+
+    async def roll_back(self, flow_id: str, actor: int) -> tuple[FlowVersion, int] | None:
+        """Make the version before the live one live again; it and the version it replaced."""
+        live = await self._storage.live_flow(flow_id)
+        if live is None:
+            return None
+        restored = await self._storage.roll_back(flow_id)
+        if restored is None:
+            return None
+        await self._storage.audit(
+            actor, "rollback", flow=flow_id, version=restored.version, was=live.version
+        )
+        return restored, live.version

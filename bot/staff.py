@@ -47,6 +47,10 @@ ADMIN_COMMANDS = [
     *STAFF_COMMANDS,
     BotCommand("invite", "A one-time code for a colleague to join as staff"),
     BotCommand("staff", "List staff, and remove one"),
+    BotCommand("flows", "The conversations, their versions and drafts"),
+    BotCommand("flow", "Get a conversation's YAML to edit: /flow ID"),
+    BotCommand("publish", "Make a draft live: /publish ID"),
+    BotCommand("rollback", "Go back to the version before: /rollback ID"),
 ]
 
 NOT_ADMIN = "Sorry, only admins of this service can do that."
@@ -270,13 +274,20 @@ class StaffDesk:
     async def _reply(
         self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> None:
-        message = update.effective_message
-        assert message is not None
-        await self.storage.mark_processed(update.update_id)
-        await message.get_bot().send_message(
-            message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-        await self.storage.mark_replied(update.update_id)
+        await reply_html(self.storage, update, text, markup)
+
+
+async def reply_html(
+    storage: SQLiteStorage, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer a staff or admin command (Telegram HTML), noting the update handled and answered."""
+    message = update.effective_message
+    assert message is not None
+    await storage.mark_processed(update.update_id)
+    await message.get_bot().send_message(
+        message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
+    await storage.mark_replied(update.update_id)
 
 
 def _user_id(update: Update) -> int:

@@ -1,0 +1,120 @@
+"""End to end: an admin downloads, edits, uploads, publishes and rolls back a flow in Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.staff import NOT_ADMIN
+from tests.fake_telegram import FakeTelegram, Resident
+from tests.running_bot import RunningBot, said, settings_for
+
+ADMIN = 900
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
+    """The real bot, with one admin."""
+    running = RunningBot(tg, settings_for(tg, database, admins=[ADMIN]))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def download(admin: Resident) -> str:
+    """/flow what-matters: the live YAML, as the document the admin receives."""
+    admin.send("/flow what-matters")
+    sent = await said(admin)
+    assert sent.method == "sendDocument"
+    assert sent.filename == "what-matters.yaml"
+    assert sent.document is not None
+    return sent.document.decode("utf-8")
+
+
+async def test_an_admin_edits_a_flow_in_telegram(tg: FakeTelegram, bot: RunningBot) -> None:
+    """List, download, upload an edit as a draft, publish it, and roll it back; all audited."""
+    admin = tg.resident(ADMIN, first_name="Ada")
+    admin.send("/flows")
+    assert "what-matters — What matters to you, version 1" in (await said(admin)).plain
+    source = await download(admin)
+    edited = source.replace("Overall, how happy are you", "All in all, how happy are you")
+    admin.send_document(edited.encode("utf-8"), "what-matters.yaml", mime_type="text/yaml")
+    saved = (await said(admin)).plain
+    assert "Saved as the draft of what-matters" in saved
+    assert 'reworded step "happy-here"' in saved
+    admin.send("/flows")
+    assert "a draft is waiting" in (await said(admin)).plain
+
+    admin.send("/publish what-matters")
+    published = (await said(admin)).plain
+    assert "what-matters version 2 is live" in published
+    assert "All in all, how happy are you" in await download(admin)
+
+    admin.send("/rollback what-matters")
+    assert "version 1 is live again (was 2)" in (await said(admin)).plain
+    assert "Overall, how happy are you" in await download(admin)
+    actions = [(actor, action) for _, actor, action, _ in await bot.storage.audit_log()]
+    assert actions == [(ADMIN, "save draft"), (ADMIN, "publish"), (ADMIN, "rollback")]
+
+
+BROKEN = {
+    "not YAML": b"id: x\n  steps: [oops\n",
+    "the wrong shape": b"- id: x\n- kind: text\n",
+    "a goto to a missing step": (
+        b"id: x\ntitle: X\nsteps:\n  - id: a\n    kind: text\n    text: Hi?\n    next: nowhere\n"
+    ),
+    "duplicate step ids": (
+        b"id: x\ntitle: X\nsteps:\n  - id: a\n    kind: text\n    text: Hi?\n"
+        b"  - id: a\n    kind: text\n    text: Again?\n"
+    ),
+    "an empty flow": b"",
+}
+
+
+@pytest.mark.parametrize("mistake", list(BROKEN))
+async def test_a_file_with_mistakes_changes_nothing_and_says_where(
+    tg: FakeTelegram, bot: RunningBot, mistake: str
+) -> None:
+    """Each kind of broken file is refused in plain words, with a line where there is one."""
+    admin = tg.resident(ADMIN)
+    admin.send_document(BROKEN[mistake], "flow.yaml", mime_type="text/yaml")
+    reply = (await said(admin)).plain
+    assert reply.startswith("Nothing was changed")
+    assert "flow.yaml" in reply
+    if mistake != "an empty flow":
+        assert "line" in reply
+    assert await bot.storage.drafted_flows() == set()
+    assert "Traceback" not in reply
+
+
+async def test_a_file_over_1_mb_is_refused(tg: FakeTelegram, bot: RunningBot) -> None:
+    """A file over 1 MB is refused before it is read."""
+    admin = tg.resident(ADMIN)
+    admin.send_document(b"# " + b"x" * 1_000_001, "huge.yaml", mime_type="text/yaml")
+    assert "too big" in (await said(admin)).plain
+    assert await bot.storage.drafted_flows() == set()
+
+
+async def test_non_admins_are_refused_every_admin_action(tg: FakeTelegram, bot: RunningBot) -> None:
+    """Every admin command is politely refused to a resident, and their file is no draft."""
+    sam = tg.resident(501)
+    for command in (
+        "/flows", "/flow what-matters", "/publish what-matters", "/rollback what-matters",
+        "/invite", "/staff",
+    ):  # fmt: skip
+        sam.send(command)
+        assert (await said(sam)).plain == NOT_ADMIN
+    live = await bot.storage.live_flow("what-matters")
+    assert live is not None
+    sam.send_document(live.source.encode("utf-8"), "what-matters.yaml", mime_type="text/yaml")
+    # Answered as a resident's first message: the conversation begins.
+    assert "Are you happy to carry on?" in (await said(sam)).plain
+    assert await bot.storage.drafted_flows() == set()
+    assert await bot.storage.audit_log() == []
+    live_after = await bot.storage.live_flow("what-matters")
+    assert live_after is not None
+    assert live_after.version == 1
