@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.library import FlowLibrary
+from bot.preview import Previews
 from bot.settings import Settings
 from bot.staff import NOT_ADMIN, reply_html
+from conversations.engine import Message
 from conversations.loader import MAX_FLOW_BYTES, FlowFileError
 from storage import SQLiteStorage
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Send = Callable[[Update, ContextTypes.DEFAULT_TYPE, Sequence[Message]], Awaitable[None]]
 
 
 def _bullets(lines: list[str], empty: str) -> str:
@@ -37,12 +40,16 @@ class FlowDesk:
         storage: SQLiteStorage,
         library: FlowLibrary,
         not_for_admins: Handler,
+        previews: Previews,
+        send: Send,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.library = library
         # A document from anyone but an admin is a resident's message, answered as such.
         self._not_for_admins = not_for_admins
+        self.previews = previews
+        self._send = send
 
     async def flows(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List the flows with their live version and any draft waiting."""
@@ -118,6 +125,7 @@ class FlowDesk:
             update,
             f"Saved as the draft of <b>{html.escape(flow.id)}</b>. It would change:\n"
             f"{_bullets(changes, 'nothing in the steps')}\n\n"
+            f"/preview {html.escape(flow.id)} — try it as a resident would\n"
             f"/publish {html.escape(flow.id)} — make it live",
         )
 
@@ -154,6 +162,18 @@ class FlowDesk:
             update,
             f"<b>{html.escape(flow_id)}</b> version {restored.version} is live again (was {was}).",
         )
+
+    async def preview(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Run a flow's draft with the admin, exactly as a resident would see it."""
+        user = await self._admin(update)
+        if not user:
+            return
+        flow_id = " ".join(context.args or []).strip()
+        messages = await self.previews.begin(user, flow_id) if flow_id else None
+        if messages is None:
+            await self._say(update, "Which flow? Send /flows to see them, then /preview ID.")
+            return
+        await self._send(update, context, messages)
 
     async def _admin(self, update: Update) -> int:
         """The sender's id if they are an admin; otherwise 0, after a polite refusal."""

@@ -43,6 +43,7 @@ from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
+from bot.preview import Previews
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from conversations.engine import (
@@ -148,11 +149,14 @@ def _unreadable(message: TelegramMessage) -> Unreadable:
 class ResidentChat:
     """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
 
-    def __init__(self, settings: Settings, storage: SQLiteStorage, analyser: Analyser) -> None:
+    def __init__(
+        self, settings: Settings, storage: SQLiteStorage, analyser: Analyser, previews: Previews
+    ) -> None:
         self.settings = settings
         self.storage = storage
         self.library = FlowLibrary(storage)
         self.conversations = Conversations(storage, self.library, analyser)
+        self.previews = previews
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -198,9 +202,16 @@ class ResidentChat:
     # Residents' commands --------------------------------------------------------------------
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Begin the default flow, or resume where the resident left off."""
+        """Begin the default flow (or a deep link's), or resume where the resident left off."""
         resident = await self._resident(update)
-        messages = await self.conversations.start(resident, update_id=update.update_id)
+        if self.settings.is_admin(resident.telegram_user_id):
+            await self.previews.end(resident.telegram_user_id)
+        # t.me/<bot>?start=<flow-id> arrives as `/start <flow-id>`; an unknown id is ignored.
+        wanted = context.args[0] if context.args else None
+        flow_id = wanted if wanted and await self.storage.live_flow(wanted) else None
+        messages = await self.conversations.start(
+            resident, update_id=update.update_id, flow_id=flow_id
+        )
         await self._send(context, resident, messages, update.update_id)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,7 +249,7 @@ class ResidentChat:
         resident = await self._resident(update)
         # Data that is not ours (an old keyboard, a forged press) is a press of no current question.
         inp = press or Press(step_id="", value="")
-        messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
+        messages = await self._answer(resident, inp, update.update_id)
         # The next question first: the resident is waiting for it. The pressed question's
         # buttons are spent (any question asked again comes with new ones).
         await asyncio.gather(
@@ -297,12 +308,26 @@ class ResidentChat:
 
     async def _turn(self, update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> None:
         resident = await self._resident(update)
-        messages = await self.conversations.handle(resident, inp, update_id=update.update_id)
+        messages = await self._answer(resident, inp, update.update_id)
         await self._send(context, resident, messages, update.update_id)
 
+    async def _answer(self, resident: Resident, inp: Input, update_id: int) -> list[Message]:
+        """The resident's turn; for an admin previewing a draft, the preview's turn instead."""
+        if self.settings.is_admin(resident.telegram_user_id):
+            previewed = await self.previews.turn(resident.telegram_user_id, inp)
+            if previewed is not None:
+                await self.conversations.note_replies(update_id, previewed)
+                return previewed
+        return await self.conversations.handle(resident, inp, update_id=update_id)
+
     async def _say(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        await self.send(update, context, [Message(text)])
+
+    async def send(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, messages: Sequence[Message]
+    ) -> None:
+        """Answer an update that stored nothing with these messages (and their buttons)."""
         resident = await self._resident(update)
-        messages = [Message(text)]
         await self.conversations.note_replies(update.update_id, messages)
         await self._send(context, resident, messages, update.update_id)
 
@@ -332,7 +357,8 @@ def build_application(
     """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
-    chat = ResidentChat(settings, storage, Analyser(settings.theme_catalogue()))
+    previews = Previews(storage)
+    chat = ResidentChat(settings, storage, Analyser(settings.theme_catalogue()), previews)
     digests = Digests(storage, settings.zone, redact)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -353,7 +379,7 @@ def build_application(
     )
     outbox = Outbox(storage, app.bot)
     desk = StaffDesk(settings, storage, digests, outbox, redact)
-    flows = FlowDesk(settings, storage, chat.library, chat.unreadable)
+    flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -376,6 +402,7 @@ def build_application(
     app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))
     app.add_handler(CommandHandler("rollback", flows.rollback, filters=new_message))
+    app.add_handler(CommandHandler("preview", flows.preview, filters=new_message))
     # A document: an admin's flow file; from anyone else, a resident's message.
     app.add_handler(MessageHandler(new_message & filters.Document.ALL, flows.upload))
     app.add_handler(MessageHandler(new_message & filters.COMMAND, chat.unknown_command))

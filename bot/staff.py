@@ -49,6 +49,7 @@ ADMIN_COMMANDS = [
     BotCommand("staff", "List staff, and remove one"),
     BotCommand("flows", "The conversations, their versions and drafts"),
     BotCommand("flow", "Get a conversation's YAML to edit: /flow ID"),
+    BotCommand("preview", "Try a draft as residents will see it: /preview ID"),
     BotCommand("publish", "Make a draft live: /publish ID"),
     BotCommand("rollback", "Go back to the version before: /rollback ID"),
 ]

@@ -480,6 +480,48 @@ class SQLiteStorage:
         """The ids of flows that have a draft waiting."""
         return {row[0] for row in await self._fetchall("SELECT flow_id FROM flow_drafts")}
 
+    # Previews -------------------------------------------------------------------------------
+
+    async def start_preview(
+        self, telegram_user_id: int, flow_id: str, source: str, state: str
+    ) -> None:
+        """Begin (or begin again) an admin's preview of a flow's draft."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO previews (telegram_user_id, flow_id, source, state,"
+                " answers, started_at) VALUES (?, ?, ?, ?, '[]', ?)",
+                (telegram_user_id, flow_id, source, state, _stamp(self._clock())),
+            )
+
+    async def preview(self, telegram_user_id: int) -> tuple[str, str, str] | None:
+        """The admin's preview under way: flow id, its YAML, and the engine state."""
+        row = await self._fetchone(
+            "SELECT flow_id, source, state FROM previews WHERE telegram_user_id = ?",
+            (telegram_user_id,),
+        )
+        return (row[0], row[1], row[2]) if row else None
+
+    async def save_preview(self, telegram_user_id: int, state: str, answer: str | None) -> None:
+        """Keep a preview's new state, and its answer apart from residents' answers."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE previews SET state = ?, answers = CASE WHEN ? IS NULL THEN answers"
+                " ELSE json_insert(answers, '$[#]', ?) END WHERE telegram_user_id = ?",
+                (state, answer, answer, telegram_user_id),
+            )
+
+    async def preview_answers(self, telegram_user_id: int) -> list[str]:
+        """What the admin answered in their preview so far."""
+        row = await self._fetchone(
+            "SELECT answers FROM previews WHERE telegram_user_id = ?", (telegram_user_id,)
+        )
+        return list(json.loads(row[0])) if row else []
+
+    async def end_preview(self, telegram_user_id: int) -> None:
+        """End an admin's preview; its answers go with it."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM previews WHERE telegram_user_id = ?", (telegram_user_id,))
+
     # Staff and invites ----------------------------------------------------------------------
 
     async def create_invite(self, code: str, created_by: int, expires_at: datetime) -> None:

@@ -104,6 +104,7 @@ async def test_non_admins_are_refused_every_admin_action(tg: FakeTelegram, bot: 
     sam = tg.resident(501)
     for command in (
         "/flows", "/flow what-matters", "/publish what-matters", "/rollback what-matters",
+        "/preview what-matters",
         "/invite", "/staff",
     ):  # fmt: skip
         sam.send(command)
@@ -118,3 +119,43 @@ async def test_non_admins_are_refused_every_admin_action(tg: FakeTelegram, bot: 
     live_after = await bot.storage.live_flow("what-matters")
     assert live_after is not None
     assert live_after.version == 1
+
+
+async def test_a_preview_runs_the_draft_and_keeps_its_answers_apart(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """/preview shows the draft as residents will see it; its answers never reach the answers."""
+    admin = tg.resident(ADMIN)
+    source = await download(admin)
+    draft = source.replace("What matters to you about living here?", "What do you love here?")
+    admin.send_document(draft.encode("utf-8"), "what-matters.yaml", mime_type="text/yaml")
+    assert "/preview what-matters" in (await said(admin)).plain
+    admin.send("/preview what-matters")
+    assert "Preview of what-matters" in (await said(admin)).plain
+    assert (await said(admin)).labels == ["Yes", "No"]
+    admin.press("Yes")
+    assert "What do you love here?" in (await said(admin)).plain
+    admin.send("The canal path")
+    await said(admin)
+    admin.send("More benches")
+    await said(admin)
+    admin.press("Skip")
+    await said(admin)
+    admin.press("No")
+    assert "Thank you" in (await said(admin)).plain
+    assert "Your 3 answers were kept apart" in (await said(admin)).plain
+    assert await bot.storage.count_answers() == 0
+    assert await bot.storage.export_rows() == []
+    # Out of the preview, the admin is an ordinary resident on the live version.
+    admin.send("/start")
+    assert "Are you happy to carry on?" in (await said(admin)).plain
+
+
+async def test_start_leaves_a_preview(tg: FakeTelegram, bot: RunningBot) -> None:
+    """/start in the middle of a preview leaves it; nothing of it is kept."""
+    admin = tg.resident(ADMIN)
+    admin.send("/preview what-matters")
+    await admin.replies(2)
+    admin.send("/start")
+    assert "Are you happy to carry on?" in (await said(admin)).plain
+    assert await bot.storage.preview(ADMIN) is None

@@ -411,3 +411,30 @@ async def test_a_resident_mid_flow_finishes_the_version_they_started(
         ("matters", 2),
         ("biggest-difference", 2),
     }
+
+
+YOUTH = """
+id: youth-voice
+title: Youth voice
+entry: null
+steps:
+  - id: consent
+    kind: consent
+    text: Can we ask you about the youth club?
+  - id: club
+    kind: text
+    text: What would make the youth club better?
+    asks_for: improvement
+"""
+
+
+async def test_a_deep_link_enters_its_flow(tg: FakeTelegram, bot: RunningBot) -> None:
+    """t.me/<bot>?start=youth-voice enters that flow; an unknown one enters the default."""
+    await bot.storage.publish_flow("youth-voice", YOUTH)
+    sam, ada = tg.resident(SAM), tg.resident(502)
+    sam.send("/start youth-voice")
+    assert (await said(sam)).text == "Can we ask you about the youth club?"
+    sam.press("Yes")
+    assert (await said(sam)).text == "What would make the youth club better?"
+    ada.send("/start no-such-flow")
+    assert "Are you happy to carry on?" in (await said(ada)).text
