@@ -14,12 +14,14 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.library import FlowLibrary
+from bot.outbox import Outbox
 from bot.preview import Previews
 from bot.settings import Settings
 from bot.staff import NOT_ADMIN, reply_html
 from conversations.engine import Message
 from conversations.loader import MAX_FLOW_BYTES, FlowFileError
 from storage import SQLiteStorage
+from storage.models import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class FlowDesk:
         not_for_admins: Handler,
         previews: Previews,
         send: Send,
+        outbox: Outbox,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -50,6 +53,7 @@ class FlowDesk:
         self._not_for_admins = not_for_admins
         self.previews = previews
         self._send = send
+        self.outbox = outbox
 
     async def flows(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List the flows with their live version and any draft waiting."""
@@ -174,6 +178,44 @@ class FlowDesk:
             await self._say(update, "Which flow? Send /flows to see them, then /preview ID.")
             return
         await self._send(update, context, messages)
+
+    async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Invite every resident who said yes to hearing back into a flow, through the outbox."""
+        user = await self._admin(update)
+        if not user:
+            return
+        flow_id = " ".join(context.args or []).strip()
+        live = await self.storage.live_flow(flow_id) if flow_id else None
+        if live is None:
+            await self._say(update, "Which flow? Send /flows to see them, then /broadcast ID.")
+            return
+        flow = await self.library.get(flow_id, live.version)
+        link = f"https://t.me/{context.bot.username}?start={flow_id}"
+        text = (
+            f"We'd like to hear from you again: <b>{html.escape(flow.title)}</b>.\n\n"
+            f'<a href="{link}">Take part</a>, or send /start {flow_id}.\n'
+            "Send /stop if you'd rather not hear from us."
+        )
+        audience = await self.storage.broadcast_audience()
+        queued = await self.storage.enqueue(
+            OutgoingMessage(
+                f"broadcast:{flow_id}:{live.version}:{resident_id}",
+                chat_id,
+                "sendMessage",
+                text,
+                resident_id=resident_id,
+            )
+            for resident_id, chat_id in audience
+        )
+        await self.storage.audit(
+            user, "broadcast", flow=flow_id, version=live.version, residents=queued
+        )
+        await self._say(
+            update,
+            f"Inviting {queued} residents who said they'd like to hear back "
+            f"({len(audience) - queued} had been invited already). Never anyone who used /stop.",
+        )
+        await self.outbox.deliver()
 
     async def _admin(self, update: Update) -> int:
         """The sender's id if they are an admin; otherwise 0, after a polite refusal."""

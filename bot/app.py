@@ -379,7 +379,7 @@ def build_application(
     )
     outbox = Outbox(storage, app.bot)
     desk = StaffDesk(settings, storage, digests, outbox, redact)
-    flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send)
+    flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -403,6 +403,7 @@ def build_application(
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))
     app.add_handler(CommandHandler("rollback", flows.rollback, filters=new_message))
     app.add_handler(CommandHandler("preview", flows.preview, filters=new_message))
+    app.add_handler(CommandHandler("broadcast", flows.broadcast, filters=new_message))
     # A document: an admin's flow file; from anyone else, a resident's message.
     app.add_handler(MessageHandler(new_message & filters.Document.ALL, flows.upload))
     app.add_handler(MessageHandler(new_message & filters.COMMAND, chat.unknown_command))

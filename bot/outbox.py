@@ -97,7 +97,7 @@ class Outbox:
         except Forbidden as error:
             log.info("giving up on %s: the chat has blocked the bot", message.key)
             await self.storage.give_up(message.id, str(error))
-            await self.storage.set_staff_blocked(message.chat_id, True)
+            await self.storage.set_chat_blocked(message.chat_id)
             return "failed"
         except BadRequest as error:
             # Telegram will refuse the same request again; keep it for an operator to see.

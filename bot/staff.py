@@ -52,6 +52,7 @@ ADMIN_COMMANDS = [
     BotCommand("preview", "Try a draft as residents will see it: /preview ID"),
     BotCommand("publish", "Make a draft live: /publish ID"),
     BotCommand("rollback", "Go back to the version before: /rollback ID"),
+    BotCommand("broadcast", "Invite residents who said yes to hearing back: /broadcast ID"),
 ]
 
 NOT_ADMIN = "Sorry, only admins of this service can do that."

@@ -162,6 +162,8 @@ class OutgoingMessage:
     text: str
     filename: str | None = None
     attachment: bytes | None = None
+    # For a resident: sent only if they have not used /stop or blocked the bot by then.
+    resident_id: int | None = None
 
 
 @dataclass(frozen=True)

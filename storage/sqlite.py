@@ -580,13 +580,22 @@ class SQLiteStorage:
             await db.execute("DELETE FROM staff WHERE id = ?", (staff_id,))
         return _staff(row)
 
-    async def set_staff_blocked(self, chat_id: int, blocked: bool) -> None:
-        """Record that a member of staff blocked the bot (or wrote to it again)."""
+    async def set_chat_blocked(self, chat_id: int) -> None:
+        """Record that whoever is in this chat (staff or resident) has blocked the bot."""
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE staff SET blocked_at = ? WHERE chat_id = ?",
-                (_stamp(self._clock()) if blocked else None, chat_id),
-            )
+            for table in ("staff", "residents"):
+                await db.execute(
+                    f"UPDATE {table} SET blocked_at = ? WHERE chat_id = ?",
+                    (_stamp(self._clock()), chat_id),
+                )
+
+    async def broadcast_audience(self) -> list[tuple[int, int]]:
+        """Residents (id, chat id) who said yes to hearing back, and have not stopped or blocked."""
+        rows = await self._fetchall(
+            "SELECT id, chat_id FROM residents WHERE follow_up_consent = 1"
+            " AND stopped_at IS NULL AND blocked_at IS NULL AND telegram_user_id > 0 ORDER BY id"
+        )
+        return [(row[0], row[1]) for row in rows]
 
     async def audit(self, actor: int, action: str, **detail: object) -> None:
         """Write an admin's action to the audit log."""
@@ -724,7 +733,8 @@ class SQLiteStorage:
         for message in messages:
             cursor = await db.execute(
                 "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
-                " attachment, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " attachment, created_at, not_before, resident_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.key,
                     message.chat_id,
@@ -734,6 +744,7 @@ class SQLiteStorage:
                     message.attachment,
                     now,
                     now,
+                    message.resident_id,
                 ),
             )
             added += cursor.rowcount
@@ -746,6 +757,14 @@ class SQLiteStorage:
         """
         now = self._clock()
         async with self._transaction() as db:
+            # A resident who used /stop, or blocked the bot, since this was queued hears nothing.
+            await db.execute(
+                "UPDATE outbox SET failed_at = ?, error = 'the resident asked to stop'"
+                " WHERE sent_at IS NULL AND failed_at IS NULL AND resident_id IN"
+                " (SELECT id FROM residents WHERE stopped_at IS NOT NULL"
+                " OR blocked_at IS NOT NULL)",
+                (_stamp(now),),
+            )
             cursor = await db.execute(
                 "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
                 " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -159,3 +160,66 @@ async def test_start_leaves_a_preview(tg: FakeTelegram, bot: RunningBot) -> None
     admin.send("/start")
     assert "Are you happy to carry on?" in (await said(admin)).plain
     assert await bot.storage.preview(ADMIN) is None
+
+
+async def answer_everything(resident: Resident, hear_back: str) -> None:
+    """Complete the shipped flow, saying `hear_back` (Yes/No) to hearing what changes."""
+    resident.send("/start")
+    await said(resident)
+    resident.press("Yes")
+    await said(resident)
+    for words in ("Safe streets", "More buses"):
+        resident.send(words)
+        await said(resident)
+    resident.press("Skip")
+    await said(resident)
+    resident.press(hear_back)
+    await said(resident)
+
+
+async def test_a_broadcast_invites_only_those_who_said_yes_and_never_after_stop(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """Residents who said yes are invited once; a no, a /stop and a block are respected."""
+    yes, no, stopped, blocked = (tg.resident(n) for n in (601, 602, 603, 604))
+    await answer_everything(yes, "Yes")
+    await answer_everything(no, "No")
+    await answer_everything(stopped, "Yes")
+    stopped.send("/stop")
+    await said(stopped)
+    await answer_everything(blocked, "Yes")
+    tg.block(604)
+    await bot.storage.publish_flow("youth-voice", YOUTH)
+
+    admin = tg.resident(ADMIN)
+    admin.send("/broadcast youth-voice")
+    assert "Inviting 2 residents" in (await said(admin)).plain
+    invite = await said(yes)
+    assert "Youth voice" in invite.plain
+    assert "/start youth-voice" in invite.plain
+    await asyncio.sleep(0.3)
+    # Nothing new to the others (the edits that took away spent buttons came before).
+    assert all(m.edited for m in no.unread() + stopped.unread())
+    assert (await bot.storage.resident(604, 604)).blocked
+    yes.send("/start youth-voice")
+    assert (await said(yes)).plain == "Can we ask you about the youth club?"
+
+    admin.send("/broadcast youth-voice")
+    assert "Inviting 0 residents" in (await said(admin)).plain  # nobody twice
+    await asyncio.sleep(0.3)
+    assert all(m.edited for m in yes.unread())
+    assert (await bot.storage.audit_log())[-1][2] == "broadcast"
+
+
+YOUTH = """
+id: youth-voice
+title: Youth voice
+entry: null
+steps:
+  - id: consent
+    kind: consent
+    text: Can we ask you about the youth club?
+  - id: club
+    kind: text
+    text: What would make the youth club better?
+"""

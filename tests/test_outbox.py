@@ -145,3 +145,18 @@ async def test_a_restart_mid_delivery_finishes_once(
     clock.now += timedelta(minutes=2)  # the dead sender's claims lapse
     assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 5
     assert sum(len(tg.messages_to(chat_id)) for chat_id in STAFF) == 9
+
+
+async def test_a_resident_who_stops_after_a_broadcast_is_queued_gets_nothing(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """/stop is honoured even for an invitation already waiting in the outbox."""
+    tg.resident(501)
+    resident = await storage.resident(501, 501)
+    invite = OutgoingMessage(
+        "broadcast:x:1:1", 501, "sendMessage", "Hello", resident_id=resident.id
+    )
+    await storage.enqueue([invite])
+    await storage.set_stopped(resident.id, True)
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 0
+    assert tg.messages_to(501) == []
