@@ -272,7 +272,7 @@ class SQLiteStorage:
         if turn.session_id is None:
             cursor = await db.execute(
                 "INSERT INTO sessions (resident_id, flow_id, flow_version, step_id, status,"
-                " state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " state, started_at, updated_at, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn.resident_id,
                     turn.flow_id,
@@ -282,16 +282,28 @@ class SQLiteStorage:
                     turn.state,
                     now,
                     now,
+                    now,
                 ),
             )
             session_id = cursor.lastrowid
             assert session_id is not None
         else:
             session_id = turn.session_id
+            # A new question starts its own clock for a reminder and for expiry.
             await db.execute(
-                "UPDATE sessions SET step_id = ?, status = ?, state = ?, updated_at = ?"
-                " WHERE id = ?",
-                (turn.step_id, turn.status, turn.state, now, session_id),
+                "UPDATE sessions SET asked_at = CASE WHEN step_id IS ? THEN asked_at ELSE ? END,"
+                " reminded_at = CASE WHEN step_id IS ? THEN reminded_at ELSE NULL END,"
+                " step_id = ?, status = ?, state = ?, updated_at = ? WHERE id = ?",
+                (
+                    turn.step_id,
+                    now,
+                    turn.step_id,
+                    turn.step_id,
+                    turn.status,
+                    turn.state,
+                    now,
+                    session_id,
+                ),
             )
         if turn.answer is not None:
             answer = turn.answer
@@ -344,6 +356,26 @@ class SQLiteStorage:
             status=turn.status,
             state=turn.state,
         )
+
+    async def waiting_sessions(self) -> list[tuple[Session, datetime, bool]]:
+        """Sessions under way whose resident can still be written to: each with when its
+        question was asked and whether the reminder has gone."""
+        rows = await self._fetchall(
+            "SELECT s.*, s.asked_at AS asked, s.reminded_at IS NOT NULL AS reminded"
+            " FROM sessions s JOIN residents r ON r.id = s.resident_id"
+            " WHERE s.status = 'active' AND r.stopped_at IS NULL AND r.blocked_at IS NULL"
+            " AND r.telegram_user_id > 0 ORDER BY s.id"
+        )
+        return [(_session(row), _moment(row["asked"]), bool(row["reminded"])) for row in rows]
+
+    async def queue_reminder(self, session_id: int, message: OutgoingMessage) -> None:
+        """Queue a session's reminder and note it sent, together: a question is nudged once."""
+        async with self._transaction() as db:
+            await self._insert_outgoing(db, [message])
+            await db.execute(
+                "UPDATE sessions SET reminded_at = ? WHERE id = ?",
+                (_stamp(self._clock()), session_id),
+            )
 
     async def count_answers(self, resident_id: int | None = None) -> int:
         """How many answers are stored, for one resident or for everyone."""
