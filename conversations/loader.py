@@ -2,6 +2,10 @@
 
 Admins write flows without a developer, so nothing here may surface a traceback or a raw pydantic
 dump: every failure becomes a `FlowFileError` listing `FlowProblem`s.
+
+Some things are worth saying but do not stop a flow from being used, such as a text not yet
+translated into one of the flow's languages: `check_flow` returns those as warnings, also placed
+at their line, and `flow_warnings` says them for a flow already loaded.
 """
 
 import datetime
@@ -21,14 +25,19 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
+from conversations import wording
 from conversations.model import (
     FLOW_ISSUES_ERROR,
+    LANGUAGE_PATTERN,
+    LANGUAGE_REGEX,
     STEP_KINDS,
     AsksFor,
     Flow,
     FlowIssue,
+    Loc,
     Option,
     Records,
+    Reminder,
     ScaleLabels,
     Step,
 )
@@ -41,8 +50,6 @@ SHIPPED_FLOWS_DIR: Final[Traversable] = resources.files("conversations") / "flow
 # make validation take forever.
 _MAX_DEPTH: Final = 20
 _MAX_VALUES: Final = 200_000
-
-Loc = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,11 @@ class FlowProblem:
     step_number: int | None = None
 
     def describe(self, source: str) -> str:
-        """Say the problem in one line, e.g. `f.yaml, line 30, step "thanks" → next: …`."""
-        where = [source]
+        """Say the problem in one line, e.g. `f.yaml, line 30, step "thanks" → next: …`.
+
+        With an empty `source` and no line, just the place in the flow: `step "thanks" → …`.
+        """
+        where = [source] if source else []
         if self.line is not None:
             where.append(f"line {self.line}")
         if self.step_id is not None:
@@ -66,7 +76,7 @@ class FlowProblem:
         elif self.step_number is not None:
             where.append(f"step {self.step_number}")
         what = f"{self.field}: {self.message}" if self.field else self.message
-        return f"{', '.join(where)} → {what}"
+        return f"{', '.join(where)} → {what}" if where else what
 
 
 class FlowFileError(Exception):
@@ -83,6 +93,16 @@ class FlowFileError(Exception):
 
 def load_flow(path: Path | Traversable) -> Flow:
     """Read and check the flow in a YAML file."""
+    return parse_flow(*_read_file(path))
+
+
+def check_flow_file(path: Path | Traversable) -> tuple[Flow, list[FlowProblem]]:
+    """Read and check the flow in a YAML file, as `check_flow` does; problems name the path."""
+    return check_flow(*_read_file(path))
+
+
+def _read_file(path: Path | Traversable) -> tuple[str, str]:
+    """The text of a flow file and the name to give it in problems."""
     source = str(path) if isinstance(path, Path) else path.name
     try:
         raw = path.read_bytes()
@@ -97,11 +117,88 @@ def load_flow(path: Path | Traversable) -> Flow:
         line = raw[: exc.start].count(b"\n") + 1
         message = "this is not UTF-8 text; save the file as UTF-8 and try again"
         raise FlowFileError(source, [FlowProblem(line, "", message)]) from None
-    return parse_flow(text, source)
+    return text, source
 
 
 def parse_flow(text: str, source: str = "<flow>") -> Flow:
     """Read and check a flow from YAML text; `source` names it in error messages."""
+    flow, _, _ = _parse(text, source)
+    return flow
+
+
+def check_flow(text: str, source: str = "<flow>") -> tuple[Flow, list[FlowProblem]]:
+    """Read and check a flow from YAML text, and what is worth a warning, top to bottom.
+
+    Raises `FlowFileError`, as `parse_flow` does, if the flow cannot be used. The warnings are
+    `FlowProblem`s with their line, e.g. a text with no translation into one of the languages;
+    `problem.describe(source)` says each in one line.
+    """
+    flow, tree, data = _parse(text, source)
+    warnings = [_problem_at(tree, data, issue.loc, issue.message) for issue in _warnings(flow)]
+    return flow, sorted(dict.fromkeys(warnings), key=lambda problem: problem.line or 0)
+
+
+def flow_warnings(flow: Flow) -> list[str]:
+    """What is worth a warning in a flow, one line each, e.g.
+
+    `step "matters" → text: no "cy" translation; residents choosing cy will see the en text`
+    """
+    warnings = []
+    for issue in _warnings(flow):
+        step_id, step_number, loc = None, None, issue.loc
+        if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+            step_id, step_number, loc = flow.steps[loc[1]].id, loc[1] + 1, loc[2:]
+        problem = FlowProblem(None, _field_name(loc), issue.message, step_id, step_number)
+        warnings.append(problem.describe(""))
+    return warnings
+
+
+def _warnings(flow: Flow) -> list[FlowIssue]:
+    """Things a flow can be used with, but that residents choosing a language may notice."""
+    issues: list[FlowIssue] = []
+    texts = list(flow.localised_texts())
+    main = flow.language
+    for index, language in enumerate(flow.languages):
+        engine_language = wording.translated_into(language)
+        if engine_language.split("-")[0] != language.split("-")[0]:
+            issues.append(
+                FlowIssue(
+                    ("languages", index),
+                    f"the bot's own words (the Yes, No and Skip buttons, and what it says when it "
+                    f'cannot use a reply) are not translated into "{language}" yet, so residents '
+                    f"reading {language} will see those in {engine_language}",
+                )
+            )
+        if index == 0:
+            continue
+        missing = [_text_place(loc) for loc, text in texts if language not in text.translations]
+        if missing and len(missing) == len(texts):
+            issues.append(
+                FlowIssue(
+                    ("languages", index),
+                    f'nothing is translated into "{language}" yet; residents choosing {language} '
+                    f"will see every text in {main}",
+                )
+            )
+            continue
+        issues.extend(
+            FlowIssue(
+                loc,
+                f'no "{language}" translation; residents choosing {language} will see the '
+                f"{main} text",
+            )
+            for loc in missing
+        )
+    return issues
+
+
+def _text_place(loc: Loc) -> Loc:
+    # An option's label is named as the option: it is often written bare, `- Good`.
+    return loc[:-1] if loc[-1:] == ("label",) and loc[-3:-2] == ("options",) else loc
+
+
+def _parse(text: str, source: str) -> tuple[Flow, CommentedMap, object]:
+    """The flow in YAML text, with the YAML tree and plain data it was read from."""
     _check_size(len(text.encode("utf-8", errors="replace")), source)
     tree = _read_yaml(text, source)
     if tree is None:
@@ -115,7 +212,7 @@ def parse_flow(text: str, source: str = "<flow>") -> Flow:
         raise FlowFileError(source, [FlowProblem(_line_of(tree), "", message)])
     data = _plain(tree, source)
     try:
-        return Flow.model_validate(data)
+        return Flow.model_validate(data), tree, data
     except ValidationError as exc:
         raise FlowFileError(source, _problems(exc, tree, data)) from None
 
@@ -256,6 +353,9 @@ def _problems(exc: ValidationError, tree: CommentedMap, data: object) -> list[Fl
 
 
 def _problem_at(tree: CommentedMap, data: object, loc: Loc, message: str) -> FlowProblem:
+    if loc[:1] == ("languages",) and "languages" not in tree and "language" in tree:
+        # `language: en` is read as `languages: [en]`; point at what the file says.
+        loc = ("language", *loc[2:])
     line, reached, at_mapping = _walk(tree, loc)
     # The field is what the walk reached in the file, plus the key a mapping lacks, if any.
     shown = list(loc[:reached])
@@ -277,6 +377,10 @@ def _walk(tree: CommentedMap, loc: Loc) -> tuple[int | None, int, bool]:
     for part in loc:
         if isinstance(node, CommentedMap):
             key = _find_key(node, part)
+            if key is None and part == "label" and _is_bare_label(node):
+                # An option written `- {en: Good, cy: Da}` is its label, without `label:`.
+                reached += 1
+                continue
             if key is None:
                 break
             line = node.lc.key(key)[0]
@@ -288,6 +392,12 @@ def _walk(tree: CommentedMap, loc: Loc) -> tuple[int | None, int, bool]:
             break
         reached += 1
     return (line + 1 if line is not None else None), reached, isinstance(node, CommentedMap)
+
+
+def _is_bare_label(node: CommentedMap) -> bool:
+    return "label" not in node and all(
+        isinstance(key, str) and re.fullmatch(LANGUAGE_REGEX, key) for key in node
+    )
 
 
 def _find_key(node: CommentedMap, part: str | int) -> object | None:
@@ -337,6 +447,8 @@ def _explain(error: ErrorDetails, loc: Loc) -> str:
     ctx = error.get("ctx", {})
     name = next((part for part in reversed(loc) if isinstance(part, str) and part != "[key]"), "")
     if kind == "missing":
+        if len(loc) >= 2 and loc[-2] == "reminder":
+            return _MISSING_IN_REMINDER.get(name, "this is required but missing")
         return _MISSING.get(name, "this is required but missing")
     if kind == "extra_forbidden":
         return _unknown_field(loc)
@@ -346,7 +458,7 @@ def _explain(error: ErrorDetails, loc: Loc) -> str:
             return f"{_quoted(value)} is not a kind of step; use one of: {allowed}"
         return f"{_quoted(value)} is not allowed here; use one of: {allowed}"
     if kind == "string_pattern_mismatch":
-        if name == "language":
+        if name in ("language", "languages") or ctx.get("pattern") == LANGUAGE_PATTERN:
             return f'{_quoted(value)} is not a language code; use one such as "en" or "cy"'
         return f"{_quoted(value)} cannot be an id; {_ID_HELP}, such as {_quoted(_slug(value))}"
     if kind == "string_too_short":
@@ -366,6 +478,10 @@ def _explain(error: ErrorDetails, loc: Loc) -> str:
         return f"this should be a set of fields (name: value), but it is {_kind_of_value(value)}"
     if kind == "too_short" and name == "steps":
         return "a flow needs at least one step"
+    if kind == "too_short" and name == "languages":
+        return "a flow needs at least one language, e.g. languages: [en]"
+    if kind == "too_long" and name == "languages":
+        return f"a flow can have at most {ctx['max_length']} languages"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return error["msg"]
@@ -382,6 +498,11 @@ _MISSING: Final[dict[str, str]] = {
     "high": "this is missing; say what 5 means",
 }
 
+_MISSING_IN_REMINDER: Final[dict[str, str]] = {
+    "after": "this is missing; say how long to wait before reminding, e.g. after: 24h",
+    "text": "this is missing; say what the reminder says, e.g. text: Just a gentle reminder",
+}
+
 
 def _unknown_field(loc: Loc) -> str:
     name = str(loc[-1])
@@ -393,9 +514,12 @@ def _unknown_field(loc: Loc) -> str:
             owner = ("an option", Option)
         case ("steps", int(), "scale_labels"):
             owner = ("scale_labels", ScaleLabels)
+        case ("steps", int(), "reminder"):
+            owner = ("a reminder", Reminder)
         case _:
             owner = ("a flow", Flow)
-    allowed = list(owner[1].model_fields)
+    # Fields are named as they are written in YAML, which for some is their alias.
+    allowed = [field.alias or name for name, field in owner[1].model_fields.items()]
     message = f'there is no field called "{name}"'
     if near := get_close_matches(name, allowed, n=1):
         message += f' (did you mean "{near[0]}"?)'

@@ -1,9 +1,16 @@
-"""Everything the engine itself says to residents, in one place so it can be translated later.
+"""Everything the engine itself says to residents, in one place so it can be translated.
 
 Residents may be old, stressed or not fluent: short sentences, no jargon, never a telling-off.
 Templates use `str.format` fields; the words residents may type are compared after `fold()`.
+
+The engine asks `for_language(code)` for an `EngineWording` and uses only that, so translating its
+words means adding one `EngineWording` to `TRANSLATIONS`; until then every language gets English.
+(A flow's own texts are translated in the flow itself; see `conversations.model.Localised`.)
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 YES_LABEL: Final = "Yes"
@@ -73,3 +80,89 @@ ALREADY_FINISHED: Final = (
 ALREADY_DECLINED: Final = (
     "You chose not to take part, and that's fine. If you change your mind, send /start."
 )
+# Said when a question has waited past its `expires`, unless the step has its own expired_text.
+EXPIRED: Final = (
+    "We haven't heard back for a while, so we've closed this conversation for now — that's "
+    "completely fine. Thank you for your time. Send /start whenever you'd like to talk."
+)
+ALREADY_EXPIRED: Final = (
+    "This conversation closed after a quiet spell. Send /start whenever you'd like to begin again."
+)
+
+
+@dataclass(frozen=True, eq=False)
+class EngineWording:
+    """Everything the engine says, and the replies it understands, in one language."""
+
+    yes_label: str
+    no_label: str
+    skip_label: str
+    yes_words: frozenset[str]
+    no_words: frozenset[str]
+    skip_words: frozenset[str]
+    scale_legend: str
+    welcome_back: str
+    empty_text: str
+    skip_hint: str
+    type_instead: str
+    too_long: str
+    unreadable: str
+    unreadable_unknown: str
+    unreadable_things: Mapping[str, str]
+    moved_on: str
+    pick_option: str
+    pick_number: str
+    pick_yes_no: str
+    declined: str
+    all_done: str
+    already_finished: str
+    already_declined: str
+    expired: str
+    already_expired: str
+
+
+ENGLISH: Final = EngineWording(
+    yes_label=YES_LABEL,
+    no_label=NO_LABEL,
+    skip_label=SKIP_LABEL,
+    yes_words=YES_WORDS,
+    no_words=NO_WORDS,
+    skip_words=SKIP_WORDS,
+    scale_legend=SCALE_LEGEND,
+    welcome_back=WELCOME_BACK,
+    empty_text=EMPTY_TEXT,
+    skip_hint=SKIP_HINT,
+    type_instead=TYPE_INSTEAD,
+    too_long=TOO_LONG,
+    unreadable=UNREADABLE,
+    unreadable_unknown=UNREADABLE_UNKNOWN,
+    unreadable_things=MappingProxyType(UNREADABLE_THINGS),
+    moved_on=MOVED_ON,
+    pick_option=PICK_OPTION,
+    pick_number=PICK_NUMBER,
+    pick_yes_no=PICK_YES_NO,
+    declined=DECLINED,
+    all_done=ALL_DONE,
+    already_finished=ALREADY_FINISHED,
+    already_declined=ALREADY_DECLINED,
+    expired=EXPIRED,
+    already_expired=ALREADY_EXPIRED,
+)
+FALLBACK_LANGUAGE: Final = "en"
+
+# The engine's words by language code. To translate them, add e.g. "cy": EngineWording(...) here;
+# a language not listed gets English.
+TRANSLATIONS: Final[Mapping[str, EngineWording]] = MappingProxyType({FALLBACK_LANGUAGE: ENGLISH})
+
+
+def translated_into(language: str) -> str:
+    """The language the engine's own words are shown in to a resident reading `language`."""
+    if language in TRANSLATIONS:
+        return language
+    base = language.split("-")[0]
+    return base if base in TRANSLATIONS else FALLBACK_LANGUAGE
+
+
+def for_language(language: str | None) -> EngineWording:
+    """The engine's words for a resident reading `language` (English when not translated)."""
+    return TRANSLATIONS[translated_into(language or FALLBACK_LANGUAGE)]

@@ -710,7 +710,11 @@ def test_consent_is_carried_through_to_the_end() -> None:
 
 @pytest.mark.parametrize(
     ("status", "reply"),
-    [(Status.COMPLETED, wording.ALREADY_FINISHED), (Status.DECLINED, wording.ALREADY_DECLINED)],
+    [
+        (Status.COMPLETED, wording.ALREADY_FINISHED),
+        (Status.DECLINED, wording.ALREADY_DECLINED),
+        (Status.EXPIRED, wording.ALREADY_EXPIRED),
+    ],
 )
 @pytest.mark.parametrize(
     "inp", [Text("hello"), Press("matters", "yes"), Unreadable("photo"), Begin()]
@@ -718,7 +722,7 @@ def test_consent_is_carried_through_to_the_end() -> None:
 def test_input_after_the_flow_is_over_changes_nothing(
     status: Status, reply: str, inp: Input
 ) -> None:
-    """After completing or declining, anything sent gets a short note and records nothing."""
+    """After completing, declining or expiring, anything sent gets a short note, records nothing."""
     state = State(step_id=None, status=status)
 
     outcome = advance(OPEN, state, inp)
@@ -770,12 +774,30 @@ def test_state_survives_a_json_round_trip() -> None:
     [
         State(step_id=None, status=Status.COMPLETED, consent=True),
         State(step_id=None, status=Status.DECLINED, consent=False),
+        State(step_id=None, status=Status.EXPIRED, consent=True, language="cy"),
         at("matters"),
     ],
 )
 def test_every_status_survives_a_json_round_trip(state: State) -> None:
-    """Finished, declined and active states all read back unchanged."""
+    """Finished, declined, expired and active states all read back unchanged."""
     assert State.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_state_stored_without_a_language_reads_back_as_the_main_language() -> None:
+    """States stored before flows had languages have no `language`; they load with None."""
+    stored = '{"step_id": "matters", "status": "active", "consent": null}'
+
+    state = State.model_validate_json(stored)
+
+    assert state == at("matters")
+    assert state.language is None
+    assert advance(OPEN, state, Text("Quiet")).state == at("better")
+
+
+def test_begin_without_a_language_keeps_none_in_the_state() -> None:
+    """A one-language flow begun without a language runs in its main language, as before."""
+    assert begin(OPEN).state.language is None
+    assert begin(OPEN, "en-GB").state.language == "en"
 
 
 def test_state_for_a_step_the_flow_lacks_is_a_programming_error() -> None:

@@ -10,10 +10,11 @@ from conversations.loader import (
     MAX_FLOW_BYTES,
     FlowFileError,
     FlowProblem,
+    check_flow_file,
     load_flow,
     parse_flow,
 )
-from conversations.model import Flow, Option, ScaleLabels, Step
+from conversations.model import Flow, Localised, Option, ScaleLabels, Step
 
 
 def problems_in(yaml: str) -> FlowFileError:
@@ -89,7 +90,7 @@ def test_a_sound_flow_loads_with_every_field() -> None:
         "yesno",
         "end",
     ]
-    assert flow.step("hello").text == "Hello.\nTwo lines."
+    assert flow.step("hello").text == Localised("Hello.\nTwo lines.")
     assert flow.step("pick").options == (Option(label="Good"), Option(label="Bad"))
     assert flow.step("rate").branches == {"1": "open"}
     assert flow.step("rate").scale_labels == ScaleLabels(low="Bad", high="Good")
@@ -202,7 +203,7 @@ def test_unknown_field_names_the_line_and_the_fields_allowed() -> None:
     assert str(error) == (
         'flow.yaml, line 7, step "q" → nxt: there is no field called "nxt" (did you mean "next"?); '
         "a step can have: id, kind, text, options, optional, next, branches, asks_for, records, "
-        "decline_text, scale_labels"
+        "decline_text, scale_labels, reminder, expires, expired_text"
     )
 
 
@@ -213,7 +214,7 @@ def test_unknown_field_at_the_top_names_the_flow_fields() -> None:
     )
 
     assert (problem.line, problem.field) == (3, "author")
-    assert "a flow can have: id, title, language, entry, steps" in problem.message
+    assert "a flow can have: id, title, languages, entry, steps" in problem.message
 
 
 def test_unknown_kind_lists_the_kinds() -> None:
@@ -596,7 +597,7 @@ def test_numbers_work_where_text_is_expected() -> None:
         )
     )
 
-    assert [option.label for option in flow.step("q").options] == ["1", "2", "3 or more"]
+    assert [option.label.main for option in flow.step("q").options] == ["1", "2", "3 or more"]
     assert flow.step("s").branch_target("5") == "q"
 
 
@@ -681,3 +682,30 @@ def test_a_copied_flow_finds_its_own_steps() -> None:
     assert flow.following("a") == flow.step("b")
     assert swapped.following("b") == swapped.step("a")
     assert swapped.following("a") is None
+
+
+def test_check_flow_file_reads_a_file_and_gives_its_warnings(tmp_path: Path) -> None:
+    """check_flow_file loads like load_flow, and returns the warnings placed at their lines."""
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "id: f\ntitle: F\nlanguages: [en, cy]\nsteps:\n"
+        "  - {id: q, kind: text, text: {en: Why?, cy: Pam?}}\n"
+        "  - {id: r, kind: text, text: How?}\n",
+        "utf-8",
+    )
+
+    flow, warnings = check_flow_file(path)
+
+    assert flow == load_flow(path)
+    assert [(warning.line, warning.field, warning.step_id) for warning in warnings] == [
+        (2, "title", None),
+        (3, "languages #2", None),
+        (6, "text", "r"),
+    ]
+    assert warnings[2].describe(str(path)).startswith(f'{path}, line 6, step "r" → text: no "cy"')
+
+
+def test_a_problem_described_without_a_source_names_just_its_place() -> None:
+    """With no file name and no line, a problem still says its step and field."""
+    assert FlowProblem(None, "text", "hm", "q", 1).describe("") == 'step "q" → text: hm'
+    assert FlowProblem(None, "", "hm").describe("") == "hm"

@@ -1,7 +1,10 @@
 """The flows that ship with whatmatters load, and a resident can go through them end to end."""
 
+from datetime import timedelta
+
 import pytest
 
+from conversations import wording
 from conversations.engine import (
     MAX_BUTTON_DATA_BYTES,
     Answer,
@@ -14,9 +17,14 @@ from conversations.engine import (
     advance,
     begin,
     current_prompt,
+    expire,
+    expiry_due,
+    reminder_due,
 )
 from conversations.loader import (
     SHIPPED_FLOWS_DIR,
+    check_flow,
+    flow_warnings,
     load_flow,
     parse_flow,
     shipped_flow_sources,
@@ -152,3 +160,38 @@ def test_every_button_in_a_shipped_flow_fits_in_callback_data(flow: Flow) -> Non
         for message in current_prompt(flow, state):
             for button in message.buttons:
                 assert len(button.data.encode("utf-8")) <= MAX_BUTTON_DATA_BYTES
+
+
+@pytest.mark.parametrize("flow_id", shipped_flow_sources(), ids=str)
+def test_shipped_flows_have_nothing_to_warn_about(flow_id: str) -> None:
+    """The shipped flows are fully translated into every language they list."""
+    flow, warnings = check_flow(shipped_flow_sources()[flow_id], source=f"{flow_id}.yaml")
+
+    assert warnings == []
+    assert flow_warnings(flow) == []
+
+
+def test_what_matters_is_in_english_and_a_resident_in_another_language_still_reads_it() -> None:
+    """The shipped flow is English; a Welsh Telegram user starts it in English, as before."""
+    flow = what_matters()
+
+    assert flow.languages == ("en",)
+    assert begin(flow, "cy").messages == begin(flow).messages
+
+
+def test_what_matters_nudges_once_about_the_first_question_then_closes_after_two_weeks() -> None:
+    """A day after the first question goes unanswered, a short nudge; after 14 days, it closes."""
+    flow = what_matters()
+    waiting = State(step_id="matters", status=Status.ACTIVE, consent=True)
+
+    due = reminder_due(flow, waiting)
+
+    assert due is not None
+    after, nudge = due
+    assert after == timedelta(hours=24)
+    assert "What matters to you about living here?" in nudge.text
+    assert len(nudge.text.split("\n\n")[0]) <= 120
+    assert expiry_due(flow, waiting) == timedelta(days=14)
+    closed = expire(flow, waiting)
+    assert closed.state.status is Status.EXPIRED
+    assert closed.messages[0].text == wording.EXPIRED
