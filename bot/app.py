@@ -14,8 +14,6 @@ from telegram import (
     BotCommand,
     CallbackQuery,
     ChatMember,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Update,
 )
 from telegram import (
@@ -41,13 +39,14 @@ from bot import wording
 from bot.admin import FlowDesk
 from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
+from bot.keyboard import keyboard
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
 from bot.preview import Previews
+from bot.reminders import nudge_and_expire
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from conversations.engine import (
-    Button,
     Input,
     Message,
     Press,
@@ -62,6 +61,8 @@ log = logging.getLogger(__name__)
 
 # How often the outbox looks for messages due again (retries, and those queued by the CLI).
 OUTBOX_INTERVAL = 10.0
+# How often reminders and expiry are looked for (they are set in hours or days).
+REMINDER_INTERVAL = 60.0
 
 RESIDENT_COMMANDS = [
     BotCommand("start", "Begin, or carry on where you left off"),
@@ -122,21 +123,6 @@ class OneAtATimePerResident(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
-
-
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """Buttons as an inline keyboard: short ones (1–5, Yes/No) side by side, others one a row."""
-    if not buttons:
-        return None
-    answers = [b for b in buttons if b.value != "skip"]
-    skips = [b for b in buttons if b.value == "skip"]
-    side_by_side = len(answers) <= 5 and all(len(b.label) <= 4 for b in answers)
-    rows: list[list[Button]] = [answers] if side_by_side else [[b] for b in answers]
-    if skips:
-        rows.append(skips)
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows if row]
-    )
 
 
 def _unreadable(message: TelegramMessage) -> Unreadable:
@@ -209,8 +195,12 @@ class ResidentChat:
         # t.me/<bot>?start=<flow-id> arrives as `/start <flow-id>`; an unknown id is ignored.
         wanted = context.args[0] if context.args else None
         flow_id = wanted if wanted and await self.storage.live_flow(wanted) else None
+        user = update.effective_user
         messages = await self.conversations.start(
-            resident, update_id=update.update_id, flow_id=flow_id
+            resident,
+            update_id=update.update_id,
+            flow_id=flow_id,
+            language=user.language_code if user else None,
         )
         await self._send(context, resident, messages, update.update_id)
 
@@ -365,7 +355,7 @@ def build_application(
         await chat.post_init(app)
         await storage.release_all_claims()  # whoever held them before this start is gone
         await desk.set_menus(app.bot)
-        schedule_jobs(app, settings, digests, outbox)
+        schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
     app = (
         ApplicationBuilder()
@@ -422,6 +412,7 @@ def schedule_jobs(
     settings: Settings,
     digests: Digests,
     outbox: Outbox,
+    conversations: Conversations,
 ) -> None:
     """The weekly digest at its time (and at start-up, if a week's was missed), and the outbox."""
     assert app.job_queue is not None
@@ -445,6 +436,12 @@ def schedule_jobs(
     )
     app.job_queue.run_once(weekly_digest, when=0, name="missed digest")
     app.job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL, first=1, name="outbox")
+
+    async def reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
+        if any(await nudge_and_expire(conversations)):
+            await outbox.deliver()
+
+    app.job_queue.run_repeating(reminders, interval=REMINDER_INTERVAL, first=5, name="reminders")
 
 
 async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:

@@ -19,7 +19,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.settings import Settings
-from conversations.loader import FlowFileError, load_flow
+from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from storage import ExportRow, SQLiteStorage
 
@@ -174,13 +174,15 @@ def _validate(files: Sequence[Path]) -> int:
     status = 0
     for path in files:
         try:
-            flow = load_flow(path)
+            flow, warnings = check_flow_file(path)
         except FlowFileError as error:
             print(error, file=sys.stderr)
             status = 1
         else:
             questions = sum(1 for step in flow.steps if step.is_question)
             print(f"{path}: ok — flow {flow.id!r}, {len(flow.steps)} steps, {questions} questions")
+            for warning in warnings:  # worth knowing, but the flow works
+                print(f"  warning: {warning.describe(str(path))}")
     return status
 
 

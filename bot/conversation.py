@@ -56,7 +56,12 @@ class Conversations:
         self.analyser = analyser
 
     async def start(
-        self, resident: Resident, *, update_id: int | None = None, flow_id: str | None = None
+        self,
+        resident: Resident,
+        *,
+        update_id: int | None = None,
+        flow_id: str | None = None,
+        language: str | None = None,
     ) -> list[Message]:
         """Resume the resident's flow where they left off, or begin the default one."""
         if resident.stopped:
@@ -67,7 +72,8 @@ class Conversations:
             # A second /start mid-flow resumes; it never starts the resident over.
             return await self.handle(resident, Begin(), update_id=update_id)
         flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
-        outcome = begin(flow)
+        # The resident's Telegram language, if the flow speaks it; otherwise its main language.
+        outcome = begin(flow, language)
         await self._commit(resident, None, flow, version, outcome, update_id)
         return list(outcome.messages)
 
@@ -100,6 +106,12 @@ class Conversations:
         messages = [Message(wording.STOPPED)]
         await self.note_replies(update_id, messages)
         return messages
+
+    async def close(
+        self, resident: Resident, session: Session, flow: Flow, outcome: Outcome
+    ) -> None:
+        """Commit an outcome that came from the clock, not the resident (a session expiring)."""
+        await self._commit(resident, session, flow, session.flow_version, outcome, None)
 
     async def _commit(
         self,

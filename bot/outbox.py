@@ -8,13 +8,14 @@ growing pauses; a chat that blocked the bot is given up on and marked.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
@@ -117,11 +118,17 @@ class Outbox:
 
     async def _call(self, message: QueuedMessage) -> None:
         if message.method == "sendMessage":
+            markup = (
+                InlineKeyboardMarkup.de_json(json.loads(message.markup), self.bot)
+                if message.markup
+                else None
+            )
             await self.bot.send_message(
                 message.chat_id,
                 message.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=markup,
             )
         elif message.method == "sendPhoto":
             await self.bot.send_photo(

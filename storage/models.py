@@ -164,6 +164,7 @@ class OutgoingMessage:
     attachment: bytes | None = None
     # For a resident: sent only if they have not used /stop or blocked the bot by then.
     resident_id: int | None = None
+    markup: str | None = None  # an inline keyboard, as Telegram's JSON
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class QueuedMessage:
     filename: str | None
     attachment: bytes | None
     attempts: int
+    markup: str | None = None
 
 
 @dataclass(frozen=True)

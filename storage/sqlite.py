@@ -368,6 +368,12 @@ class SQLiteStorage:
         )
         return [(_session(row), _moment(row["asked"]), bool(row["reminded"])) for row in rows]
 
+    async def resident_of(self, session: Session) -> Resident:
+        """The resident whose session this is."""
+        row = await self._fetchone("SELECT * FROM residents WHERE id = ?", (session.resident_id,))
+        assert row is not None  # sessions are deleted with their resident
+        return _resident(row)
+
     async def queue_reminder(self, session_id: int, message: OutgoingMessage) -> None:
         """Queue a session's reminder and note it sent, together: a question is nudged once."""
         async with self._transaction() as db:
@@ -765,8 +771,8 @@ class SQLiteStorage:
         for message in messages:
             cursor = await db.execute(
                 "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
-                " attachment, created_at, not_before, resident_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " attachment, created_at, not_before, resident_id, markup)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.key,
                     message.chat_id,
@@ -777,6 +783,7 @@ class SQLiteStorage:
                     now,
                     now,
                     message.resident_id,
+                    message.markup,
                 ),
             )
             added += cursor.rowcount
@@ -801,7 +808,7 @@ class SQLiteStorage:
                 "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
                 " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
                 " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
-                " RETURNING id, key, chat_id, method, text, filename, attachment, attempts",
+                " RETURNING id, key, chat_id, method, text, filename, attachment, attempts, markup",
                 (_stamp(now + timedelta(seconds=hold)), _stamp(now), _stamp(now), limit),
             )
             rows = await cursor.fetchall()

@@ -438,3 +438,32 @@ async def test_a_deep_link_enters_its_flow(tg: FakeTelegram, bot: RunningBot) ->
     assert (await said(sam)).text == "What would make the youth club better?"
     ada.send("/start no-such-flow")
     assert "Are you happy to carry on?" in (await said(ada)).text
+
+
+BILINGUAL = """
+id: bilingual
+title: {en: Your home, cy: Eich cartref}
+languages: [en, cy]
+entry: null
+steps:
+  - id: matters
+    kind: text
+    text: {en: What matters to you?, cy: "Beth sy'n bwysig i chi?"}
+"""
+
+
+async def test_a_resident_reads_the_flow_in_their_telegram_language(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """A Welsh-speaking resident gets the Welsh text; others the main language; answers file
+    under the main-language question."""
+    await bot.storage.publish_flow("bilingual", BILINGUAL)
+    welsh, english = tg.resident(SAM, language_code="cy"), tg.resident(502, language_code="fr")
+    welsh.send("/start bilingual")
+    assert (await said(welsh)).text == "Beth sy'n bwysig i chi?"
+    english.send("/start bilingual")
+    assert (await said(english)).text == "What matters to you?"
+    welsh.send("Y parc")
+    await said(welsh)
+    (row,) = await bot.storage.export_rows()
+    assert (row.question, row.answer) == ("What matters to you?", "Y parc")

@@ -241,14 +241,18 @@ def test_the_weekly_job_runs_at_the_configured_local_time(tg: FakeTelegram, data
     from zoneinfo import ZoneInfo
 
     from bot.app import build_application, schedule_jobs
+    from bot.conversation import Conversations
+    from bot.library import FlowLibrary
     from bot.outbox import Outbox
+    from insights import Analyser
     from storage import SQLiteStorage
 
     settings = settings_for(tg, database, digest_schedule="wed 17:30", timezone="Europe/London")
     storage = SQLiteStorage(database)
     app = build_application(settings, storage)
     digests = Digests(storage, ZoneInfo("Europe/London"), redact)
-    schedule_jobs(app, settings, digests, Outbox(storage, app.bot))
+    conversations = Conversations(storage, FlowLibrary(storage), Analyser())
+    schedule_jobs(app, settings, digests, Outbox(storage, app.bot), conversations)
     assert app.job_queue is not None
     (weekly,) = app.job_queue.get_jobs_by_name("weekly digest")
     trigger = weekly.job.trigger

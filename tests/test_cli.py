@@ -225,3 +225,16 @@ def test_flows_schema_is_a_json_schema_for_editors(tmp_path: Path) -> None:
     schema = json.loads(result.stdout)
     assert set(schema["required"]) >= {"id", "title", "steps"}
     assert "consent" in json.dumps(schema)
+
+
+def test_validate_warns_of_missing_translations_without_failing(tmp_path: Path) -> None:
+    """A text not yet translated is a warning with its line; the flow still validates."""
+    flow = tmp_path / "cy.yaml"
+    flow.write_text(
+        "id: cy-test\ntitle: {en: Test, cy: Prawf}\nlanguages: [en, cy]\nsteps:\n"
+        "  - id: q\n    kind: text\n    text: What else?\n",
+        encoding="utf-8",
+    )
+    result = whatmatters("flows", "validate", str(flow), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'line 7, step "q" → text: no "cy" translation' in result.stdout
