@@ -22,6 +22,7 @@ from conversations.engine import (
     State,
     advance,
     begin,
+    change_language,
 )
 from conversations.model import Flow
 from insights import Analyser
@@ -72,8 +73,8 @@ class Conversations:
             # A second /start mid-flow resumes; it never starts the resident over.
             return await self.handle(resident, Begin(), update_id=update_id)
         flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
-        # The resident's Telegram language, if the flow speaks it; otherwise its main language.
-        outcome = begin(flow, language)
+        # The language they chose, or else Telegram's, if the flow speaks it; or its main one.
+        outcome = begin(flow, resident.language or language)
         await self._commit(resident, None, flow, version, outcome, update_id)
         return list(outcome.messages)
 
@@ -98,6 +99,31 @@ class Conversations:
             await self.note_replies(update_id, outcome.messages)
             return list(outcome.messages)
         await self._commit(resident, session, flow, session.flow_version, outcome, update_id)
+        return list(outcome.messages)
+
+    async def languages(self, resident: Resident) -> tuple[Flow, str | None]:
+        """The flow the resident is in (or would start), and the language they read it in."""
+        session = await self.storage.active_session(resident.id)
+        if session is not None:
+            flow = await self.library.get(session.flow_id, session.flow_version)
+            return flow, State.model_validate_json(session.state).language
+        flow, _ = await self.library.live(await self.library.default_flow_id())
+        return flow, resident.language
+
+    async def choose_language(
+        self, resident: Resident, language: str, *, update_id: int | None = None
+    ) -> list[Message]:
+        """Switch the resident to another language, now and for the flows they start later."""
+        await self.storage.set_language(resident.id, language)
+        session = await self.storage.active_session(resident.id)
+        if session is None:
+            return await self.start(replace(resident, language=language), update_id=update_id)
+        flow = await self.library.get(session.flow_id, session.flow_version)
+        outcome = change_language(flow, State.model_validate_json(session.state), language)
+        if outcome.accepted:
+            await self._commit(resident, session, flow, session.flow_version, outcome, update_id)
+        else:
+            await self.note_replies(update_id, outcome.messages)
         return list(outcome.messages)
 
     async def stop(self, resident: Resident, *, update_id: int | None = None) -> list[Message]:

@@ -8,6 +8,7 @@ HELP = (
     "\n"
     "/start — begin, or carry on where you left off\n"
     "/stop — no more messages from me (what you've said so far is kept)\n"
+    "/language — read my questions in another language, where there is one\n"
     "/help — this message\n"
     "\n"
     "Just type your answers, or tap the buttons."
@@ -41,3 +42,6 @@ SOMETHING_WENT_WRONG = (
 )
 
 BUTTON_GONE = "That question has moved on."
+
+PICK_LANGUAGE = "Which language would you like?"
+ONE_LANGUAGE = "This conversation is only in one language for now. Sorry about that."

@@ -19,6 +19,7 @@ class Resident:
     stopped: bool
     blocked: bool
     follow_up_consent: bool | None
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,13 @@ class SQLiteStorage:
                 (_stamp(self._clock()) if stopped else None, resident_id),
             )
 
+    async def set_language(self, resident_id: int, language: str) -> None:
+        """Remember the language a resident chose, for the flows they start from now on."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE residents SET language = ? WHERE id = ?", (language, resident_id)
+            )
+
     async def set_blocked(self, resident_id: int, blocked: bool) -> None:
         """Record that a resident blocked the bot, or wrote to it again."""
         async with self._transaction() as db:
@@ -914,6 +921,7 @@ def _resident(row: sqlite3.Row) -> Resident:
         stopped=row["stopped_at"] is not None,
         blocked=row["blocked_at"] is not None,
         follow_up_consent=None if consent is None else bool(consent),
+        language=row["language"],
     )
 
 

@@ -374,7 +374,7 @@ async def test_a_server_that_refuses_the_command_menu_does_not_stop_the_bot(
 async def test_the_command_menu_lists_residents_commands(tg: FakeTelegram, bot: RunningBot) -> None:
     """The bot sets its command menu for residents on start-up."""
     names = [command["command"] for command in tg.commands()]
-    assert names == ["start", "help", "stop"]
+    assert names == ["start", "help", "stop", "language"]
 
 
 async def test_a_resident_mid_flow_finishes_the_version_they_started(
@@ -467,3 +467,22 @@ async def test_a_resident_reads_the_flow_in_their_telegram_language(
     await said(welsh)
     (row,) = await bot.storage.export_rows()
     assert (row.question, row.answer) == ("What matters to you?", "Y parc")
+
+
+async def test_language_switches_mid_flow_and_for_later_flows(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """/language offers the flow's other languages; the choice applies at once and later."""
+    await bot.storage.publish_flow("bilingual", BILINGUAL)
+    sam = tg.resident(SAM, language_code="en")
+    sam.send("/start bilingual")
+    assert (await said(sam)).text == "What matters to you?"
+    sam.send("/language")
+    offer = await said(sam)
+    assert offer.labels == ["Cymraeg"]
+    sam.press("Cymraeg")
+    assert (await said(sam)).text == "Beth sy'n bwysig i chi?"
+    assert (await bot.storage.resident(SAM, SAM)).language == "cy"
+    ada = tg.resident(502)
+    ada.send("/language")  # the shipped flow has one language
+    assert (await said(ada)).text == wording.ONE_LANGUAGE
