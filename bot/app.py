@@ -167,8 +167,11 @@ class ResidentChat:
         """Open the database, publish the shipped flows and set the command menu."""
         await self.storage.open()
         await self.library.install_shipped()
+        flow_commands = [
+            BotCommand(name, title[:256]) for name, title in await self.library.commands()
+        ]
         try:
-            await app.bot.set_my_commands(RESIDENT_COMMANDS)
+            await app.bot.set_my_commands([*RESIDENT_COMMANDS, *flow_commands])
         except TelegramError as error:
             # A Bot API server that refuses the menu must not stop residents being heard.
             log.warning("could not set the command menu: %s", error)
@@ -263,8 +266,19 @@ class ResidentChat:
         )
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Point to /help for a command the bot does not know."""
-        await self._say(update, context, wording.UNKNOWN_COMMAND)
+        """Enter the flow a command belongs to; point to /help for a command nobody knows."""
+        message = update.effective_message
+        assert message is not None
+        command = (message.text or "").split()[0].split("@")[0].lower()
+        flow_id = await self.library.by_command(command)
+        if flow_id is None:
+            await self._say(update, context, wording.UNKNOWN_COMMAND)
+            return
+        resident = await self._resident(update)
+        messages = await self.conversations.start(
+            resident, update_id=update.update_id, flow_id=flow_id
+        )
+        await self._send(context, resident, messages, update.update_id)
 
     # Answers --------------------------------------------------------------------------------
 

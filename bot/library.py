@@ -54,6 +54,23 @@ class FlowLibrary:
             raise UnknownFlow(f"there is no flow called {flow_id!r}")
         return await self.get(flow_id, stored.version), stored.version
 
+    async def by_command(self, command: str) -> str | None:
+        """The live flow entered with this command (e.g. "/youth"), if there is one."""
+        for stored in await self._storage.live_flows():
+            flow = await self.get(stored.flow_id, stored.version)
+            if flow.entry == command:
+                return flow.id
+        return None
+
+    async def commands(self) -> list[tuple[str, str]]:
+        """Each flow's own command and its title, for the residents' command menu."""
+        found = []
+        for stored in await self._storage.live_flows():
+            flow = await self.get(stored.flow_id, stored.version)
+            if flow.entry and flow.entry.startswith("/"):
+                found.append((flow.entry.removeprefix("/"), flow.title))
+        return found
+
     async def default_flow_id(self) -> str:
         """The flow that /start enters: the first live flow whose entry is `start`."""
         for stored in await self._storage.live_flows():

@@ -342,6 +342,14 @@ def _problems(exc: ValidationError, tree: CommentedMap, data: object) -> list[Fl
             # pydantic counts only the items that passed, so a list whose items all have
             # problems is also "too short"; those items' own problems are the ones to fix.
             continue
+        if loc[:1] == ("entry",):
+            # One of two forms is wanted; say both, once, rather than why each form failed.
+            message = (
+                f"{_quoted(error['input'])} is not a way in; use start (the /start conversation)"
+                " or a command of its own such as /youth (lowercase letters, digits and _)"
+            )
+            problems.append(_problem_at(tree, data, ("entry",), message))
+            continue
         if error["type"] == FLOW_ISSUES_ERROR:
             issues: tuple[FlowIssue, ...] = error["ctx"]["issues"]
             problems.extend(_problem_at(tree, data, loc + i.loc, i.message) for i in issues)

@@ -42,7 +42,11 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 StepKind = Literal["message", "text", "choice", "scale", "yesno", "consent", "end"]
 AsksFor = Literal["open", "improvement", "praise"]
 Records = Literal["follow_up_consent"]
-Entry = Literal["start"]
+# How a resident enters a flow: "start" for /start's default, or a command of its own such as
+# "/youth" (lowercase letters, digits and _, as Telegram allows). Any flow can be entered by a
+# deep link, t.me/<bot>?start=<flow id>.
+EntryCommand = Annotated[str, StringConstraints(pattern=r"^/[a-z0-9_]{1,32}$")]
+Entry = Literal["start"] | EntryCommand
 
 STEP_KINDS: Final[tuple[StepKind, ...]] = get_args(StepKind)
 QUESTION_KINDS: Final[frozenset[StepKind]] = frozenset({"text", "choice", "scale", "yesno"})

@@ -12,6 +12,7 @@ import pytest
 
 from bot import cli, wording
 from conversations import wording as engine_wording
+from storage import SQLiteStorage
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import RunningBot, said, settings_for
 
@@ -486,3 +487,21 @@ async def test_language_switches_mid_flow_and_for_later_flows(
     ada = tg.resident(502)
     ada.send("/language")  # the shipped flow has one language
     assert (await said(ada)).text == wording.ONE_LANGUAGE
+
+
+async def test_a_flow_with_a_command_of_its_own_is_entered_by_it(
+    tg: FakeTelegram, database: Path
+) -> None:
+    """A flow whose entry is `/youth` starts on /youth, and the command is in the menu."""
+    settings = settings_for(tg, database)
+    async with SQLiteStorage(database) as storage:
+        await storage.publish_flow("youth-voice", YOUTH.replace("entry: null", "entry: /youth"))
+    running = RunningBot(tg, settings)
+    await running.start()
+    try:
+        sam = tg.resident(SAM)
+        sam.send("/youth")
+        assert (await said(sam)).text == "Can we ask you about the youth club?"
+        assert "youth" in [command["command"] for command in tg.commands()]
+    finally:
+        await running.stop()
