@@ -105,7 +105,7 @@ async def test_non_admins_are_refused_every_admin_action(tg: FakeTelegram, bot: 
     sam = tg.resident(501)
     for command in (
         "/flows", "/flow what-matters", "/publish what-matters", "/rollback what-matters",
-        "/preview what-matters",
+        "/preview what-matters", "/broadcast what-matters",
         "/invite", "/staff",
     ):  # fmt: skip
         sam.send(command)
