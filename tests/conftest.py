@@ -10,6 +10,9 @@ import pytest
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import RunningBot, settings_for
 
+# The Telegram user id of the admin in tests that need one.
+ADMIN = 900
+
 
 @pytest.fixture(autouse=True)
 def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,6 +37,17 @@ def database(tmp_path: Path) -> Path:
 async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
     """The real bot, polling the local server, on a fresh database."""
     running = RunningBot(tg, settings_for(tg, database))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def admin_bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
+    """The real bot, with one admin (ADMIN)."""
+    running = RunningBot(tg, settings_for(tg, database, admins=[ADMIN]))
     await running.start()
     try:
         yield running

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.staff import NOT_ADMIN
+from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
-from tests.running_bot import RunningBot, said, settings_for
-
-ADMIN = 900
+from tests.running_bot import RunningBot, said
+from tests.sample_flows import YOUTH
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
+async def bot(admin_bot: RunningBot) -> RunningBot:
     """The real bot, with one admin."""
-    running = RunningBot(tg, settings_for(tg, database, admins=[ADMIN]))
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    return admin_bot
 
 
 async def download(admin: Resident) -> str:
@@ -209,17 +202,3 @@ async def test_a_broadcast_invites_only_those_who_said_yes_and_never_after_stop(
     await asyncio.sleep(0.3)
     assert all(m.edited for m in yes.unread())
     assert (await bot.storage.audit_log())[-1][2] == "broadcast"
-
-
-YOUTH = """
-id: youth-voice
-title: Youth voice
-entry: null
-steps:
-  - id: consent
-    kind: consent
-    text: Can we ask you about the youth club?
-  - id: club
-    kind: text
-    text: What would make the youth club better?
-"""

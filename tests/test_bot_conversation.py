@@ -15,6 +15,7 @@ from conversations import wording as engine_wording
 from storage import SQLiteStorage
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import RunningBot, said, settings_for
+from tests.sample_flows import BILINGUAL, YOUTH
 
 SAM = 501
 
@@ -414,21 +415,6 @@ async def test_a_resident_mid_flow_finishes_the_version_they_started(
     }
 
 
-YOUTH = """
-id: youth-voice
-title: Youth voice
-entry: null
-steps:
-  - id: consent
-    kind: consent
-    text: Can we ask you about the youth club?
-  - id: club
-    kind: text
-    text: What would make the youth club better?
-    asks_for: improvement
-"""
-
-
 async def test_a_deep_link_enters_its_flow(tg: FakeTelegram, bot: RunningBot) -> None:
     """t.me/<bot>?start=youth-voice enters that flow; an unknown one enters the default."""
     await bot.storage.publish_flow("youth-voice", YOUTH)
@@ -439,18 +425,6 @@ async def test_a_deep_link_enters_its_flow(tg: FakeTelegram, bot: RunningBot) ->
     assert (await said(sam)).text == "What would make the youth club better?"
     ada.send("/start no-such-flow")
     assert "Are you happy to carry on?" in (await said(ada)).text
-
-
-BILINGUAL = """
-id: bilingual
-title: {en: Your home, cy: Eich cartref}
-languages: [en, cy]
-entry: null
-steps:
-  - id: matters
-    kind: text
-    text: {en: What matters to you?, cy: "Beth sy'n bwysig i chi?"}
-"""
 
 
 async def test_a_resident_reads_the_flow_in_their_telegram_language(

@@ -7,7 +7,6 @@ import csv
 import io
 import re
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ import pytest
 from bot.digest import Digests
 from bot.staff import NOT_ADMIN, NOT_STAFF
 from insights import redact
+from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import BotProcess, RunningBot, said, settings_for
 
-ADMIN = 900
 PRIYA = 801
 TOM = 802
 
@@ -34,14 +33,9 @@ ANSWERS = [
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBot]:
+async def bot(admin_bot: RunningBot) -> RunningBot:
     """The real bot, with one admin."""
-    running = RunningBot(tg, settings_for(tg, database, admins=[ADMIN]))
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    return admin_bot
 
 
 async def complete_flow(resident: Resident, matters: str, difference: str) -> None:
