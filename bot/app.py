@@ -14,8 +14,6 @@ from telegram import (
     BotCommand,
     CallbackQuery,
     ChatMember,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Update,
 )
 from telegram import (
@@ -128,20 +126,6 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-# How each language calls itself, for the /language buttons.
-LANGUAGE_NAMES = {
-    "en": "English", "cy": "Cymraeg", "gd": "Gàidhlig", "ga": "Gaeilge", "pl": "Polski",
-    "ro": "Română", "ur": "اردو", "pa": "ਪੰਜਾਬੀ", "bn": "বাংলা", "gu": "ગુજરાતી", "ar": "العربية",
-    "so": "Soomaali", "es": "Español", "pt": "Português", "fr": "Français", "uk": "Українська",
-    "tr": "Türkçe", "zh": "中文",
-}  # fmt: skip
-
-
-def language_name(code: str) -> str:
-    """A language's own name for itself (its code if not known)."""
-    return LANGUAGE_NAMES.get(code.split("-")[0].lower(), code)
-
-
 def _unreadable(message: TelegramMessage) -> Unreadable:
     for kind in _UNREADABLE_KINDS:
         if getattr(message, kind, None):
@@ -241,25 +225,17 @@ class ResidentChat:
         if len(flow.languages) < 2:
             await self._say(update, context, wording.ONE_LANGUAGE)
             return
-        await self.conversations.note_replies(update.update_id, [Message(wording.PICK_LANGUAGE)])
-        buttons = [
-            [InlineKeyboardButton(language_name(code), callback_data=f"language:{code}")]
-            for code in flow.languages
-            if code != (current or flow.languages[0])
-        ]
-        await context.bot.send_message(
-            resident.chat_id, wording.PICK_LANGUAGE, reply_markup=InlineKeyboardMarkup(buttons)
-        )
-        await self.storage.mark_replied(update.update_id)
+        others = [code for code in flow.languages if code != (current or flow.languages[0])]
+        await self.send(update, context, [wording.language_picker(flow.id, others)])
 
     async def language_chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Carry on in the language the resident picked."""
         query = update.callback_query
         assert query is not None
         resident = await self._resident(update)
-        code = (query.data or "").removeprefix("language:")
+        flow_id, _, code = (query.data or "").removeprefix(wording.LANGUAGE_BUTTON).partition("|")
         messages = await self.conversations.choose_language(
-            resident, code, update_id=update.update_id
+            resident, code, flow_id=flow_id, update_id=update.update_id
         )
         await asyncio.gather(
             self._send(context, resident, messages, update.update_id), self._settle(query, None)
@@ -444,7 +420,9 @@ def build_application(
     app.add_handler(CommandHandler("help", chat.help, filters=new_message))
     app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
     app.add_handler(CommandHandler("language", chat.language, filters=new_message))
-    app.add_handler(CallbackQueryHandler(chat.language_chosen, pattern=r"^language:[A-Za-z-]+$"))
+    app.add_handler(
+        CallbackQueryHandler(chat.language_chosen, pattern=rf"^{wording.LANGUAGE_BUTTON}[^|]+\|")
+    )
     # Staff and admins; each handler checks the sender's role itself.
     app.add_handler(CommandHandler("join", desk.join, filters=new_message))
     app.add_handler(CommandHandler("digest", desk.digest, filters=new_message))

@@ -73,8 +73,14 @@ class Conversations:
             # A second /start mid-flow resumes; it never starts the resident over.
             return await self.handle(resident, Begin(), update_id=update_id)
         flow, version = await self.library.live(flow_id or await self.library.default_flow_id())
-        # The language they chose, or else Telegram's, if the flow speaks it; or its main one.
-        outcome = begin(flow, resident.language or language)
+        chosen = resident.language or language
+        if len(flow.languages) > 1 and flow.match_language(chosen) is None:
+            # First contact with a flow in several languages, none of them known to be theirs.
+            messages = [wording.language_picker(flow.id, flow.languages)]
+            await self.note_replies(update_id, messages)
+            return messages
+        # The language they chose, or else Telegram's; the flow's main one if it has no match.
+        outcome = begin(flow, chosen)
         await self._commit(resident, None, flow, version, outcome, update_id)
         return list(outcome.messages)
 
@@ -111,13 +117,20 @@ class Conversations:
         return flow, resident.language
 
     async def choose_language(
-        self, resident: Resident, language: str, *, update_id: int | None = None
+        self,
+        resident: Resident,
+        language: str,
+        *,
+        flow_id: str | None = None,
+        update_id: int | None = None,
     ) -> list[Message]:
         """Switch the resident to another language, now and for the flows they start later."""
         await self.storage.set_language(resident.id, language)
         session = await self.storage.active_session(resident.id)
         if session is None:
-            return await self.start(replace(resident, language=language), update_id=update_id)
+            chosen = replace(resident, language=language)
+            known = flow_id if flow_id and await self.storage.live_flow(flow_id) else None
+            return await self.start(chosen, update_id=update_id, flow_id=known)
         flow = await self.library.get(session.flow_id, session.flow_version)
         outcome = change_language(flow, State.model_validate_json(session.state), language)
         if outcome.accepted:

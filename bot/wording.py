@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from conversations.engine import Button, Message
+
 HELP = (
     "I'm here to hear what matters to you, in your own words. "
     "Staff at the service read what people say, without names, and use it to make things better.\n"
@@ -45,3 +49,31 @@ BUTTON_GONE = "That question has moved on."
 
 PICK_LANGUAGE = "Which language would you like?"
 ONE_LANGUAGE = "This conversation is only in one language for now. Sorry about that."
+
+# How each language calls itself, for the /language buttons.
+LANGUAGE_NAMES = {
+    "en": "English", "cy": "Cymraeg", "gd": "Gàidhlig", "ga": "Gaeilge", "pl": "Polski",
+    "ro": "Română", "ur": "اردو", "pa": "ਪੰਜਾਬੀ", "bn": "বাংলা", "gu": "ગુજરાતી", "ar": "العربية",
+    "so": "Soomaali", "es": "Español", "pt": "Português", "fr": "Français", "uk": "Українська",
+    "tr": "Türkçe", "zh": "中文",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    """A language's own name for itself (its code if not known)."""
+    return LANGUAGE_NAMES.get(code.split("-")[0].lower(), code)
+
+
+# A language button's data: this, the flow's id, "|" and the language. No flow step id can start
+# with "_", so it is never taken for an answer.
+LANGUAGE_BUTTON = "_lang:"
+
+
+def language_picker(flow_id: str, languages: Sequence[str]) -> Message:
+    """Ask which of these languages the resident would like, with a button for each."""
+    return Message(
+        PICK_LANGUAGE,
+        tuple(
+            Button(language_name(code), f"{LANGUAGE_BUTTON}{flow_id}", code) for code in languages
+        ),
+    )

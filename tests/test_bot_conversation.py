@@ -433,7 +433,7 @@ async def test_a_resident_reads_the_flow_in_their_telegram_language(
     """A Welsh-speaking resident gets the Welsh text; others the main language; answers file
     under the main-language question."""
     await bot.storage.publish_flow("bilingual", BILINGUAL)
-    welsh, english = tg.resident(SAM, language_code="cy"), tg.resident(502, language_code="fr")
+    welsh, english = tg.resident(SAM, language_code="cy"), tg.resident(502, language_code="en-GB")
     welsh.send("/start bilingual")
     assert (await said(welsh)).text == "Beth sy'n bwysig i chi?"
     english.send("/start bilingual")
@@ -479,3 +479,18 @@ async def test_a_flow_with_a_command_of_its_own_is_entered_by_it(
         assert "youth" in [command["command"] for command in tg.commands()]
     finally:
         await running.stop()
+
+
+async def test_first_contact_asks_for_a_language_when_telegrams_is_not_offered(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """A resident whose Telegram language the flow lacks picks one of the flow's first."""
+    await bot.storage.publish_flow("bilingual", BILINGUAL)
+    zofia = tg.resident(SAM, language_code="pl")
+    zofia.send("/start bilingual")
+    picker = await said(zofia)
+    assert picker.text == wording.PICK_LANGUAGE
+    assert picker.labels == ["English", "Cymraeg"]
+    zofia.press("English")
+    assert (await said(zofia)).text == "What matters to you?"
+    assert (await bot.storage.resident(SAM, SAM)).language == "en"
