@@ -69,6 +69,8 @@ RESIDENT_COMMANDS = [
     BotCommand("help", "What I can do"),
     BotCommand("stop", "No more messages from me"),
     BotCommand("language", "Read my questions in another language"),
+    BotCommand("mydata", "Everything stored about you, as a file"),
+    BotCommand("forgetme", "Delete everything stored about you"),
 ]
 
 # Message contents a resident might send where the bot needs typed words or a button.
@@ -240,6 +242,37 @@ class ResidentChat:
         await asyncio.gather(
             self._send(context, resident, messages, update.update_id), self._settle(query, None)
         )
+
+    async def mydata(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send the resident a file of everything stored about them."""
+        resident = await self._resident(update)
+        data = await self.storage.personal_data(resident)
+        await self.storage.mark_processed(update.update_id)
+        await context.bot.send_document(
+            resident.chat_id,
+            json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"),
+            filename="my-data.json",
+            caption=wording.MY_DATA,
+        )
+        await self.storage.mark_replied(update.update_id)
+
+    async def forgetme(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Ask the resident to confirm that everything of theirs should be deleted."""
+        await self.send(update, context, [wording.FORGET_CONFIRM])
+
+    async def forget_confirmed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Delete everything of the resident's, or keep it, as they chose."""
+        query = update.callback_query
+        assert query is not None
+        resident = await self._resident(update)
+        await self._settle(query, None)
+        if not (query.data or "").endswith("|yes"):
+            await self.send(update, context, [Message(wording.FORGET_KEPT)])
+            return
+        await self.storage.forget(resident)  # this update's own record goes with it
+        await self.storage.audit(0, "resident data deleted at their request")
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(resident.chat_id, wording.FORGOTTEN)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Enter the flow a command belongs to; point to /help for a command nobody knows."""
@@ -420,6 +453,9 @@ def build_application(
     app.add_handler(CommandHandler("help", chat.help, filters=new_message))
     app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
     app.add_handler(CommandHandler("language", chat.language, filters=new_message))
+    app.add_handler(CommandHandler("mydata", chat.mydata, filters=new_message))
+    app.add_handler(CommandHandler("forgetme", chat.forgetme, filters=new_message))
+    app.add_handler(CallbackQueryHandler(chat.forget_confirmed, pattern=r"^_forget\|(yes|no)$"))
     app.add_handler(
         CallbackQueryHandler(chat.language_chosen, pattern=rf"^{wording.LANGUAGE_BUTTON}[^|]+\|")
     )

@@ -13,6 +13,8 @@ HELP = (
     "/start — begin, or carry on where you left off\n"
     "/stop — no more messages from me (what you've said so far is kept)\n"
     "/language — read my questions in another language, where there is one\n"
+    "/mydata — everything stored about you, as a file\n"
+    "/forgetme — delete everything stored about you\n"
     "/help — this message\n"
     "\n"
     "Just type your answers, or tap the buttons."
@@ -77,3 +79,19 @@ def language_picker(flow_id: str, languages: Sequence[str]) -> Message:
             Button(language_name(code), f"{LANGUAGE_BUTTON}{flow_id}", code) for code in languages
         ),
     )
+
+
+MY_DATA = (
+    "Here is everything we keep about you. Staff see only your answers, under the pseudonym "
+    "shown in the file, never your name. Send /forgetme to have it all deleted."
+)
+FORGET_CONFIRM = Message(
+    "Do you want us to delete everything we keep about you: your answers and our conversation? "
+    "This cannot be undone.",
+    (Button("Yes, delete it all", "_forget", "yes"), Button("No, keep it", "_forget", "no")),
+)
+FORGET_KEPT = "All right, nothing has been deleted."
+FORGOTTEN = (
+    "Done. Everything we kept about you has been deleted. "
+    "If you ever want to talk again, send /start and we will begin afresh."
+)

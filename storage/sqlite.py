@@ -39,6 +39,13 @@ from storage.pseudonyms import new_pseudonym
 Clock = Callable[[], datetime]
 
 TONES = ("negative", "neutral", "positive")
+# Who sent a raw update, whatever kind it is.
+_SENT_BY = (
+    "COALESCE(json_extract(payload, '$.message.from.id'),"
+    " json_extract(payload, '$.edited_message.from.id'),"
+    " json_extract(payload, '$.callback_query.from.id'),"
+    " json_extract(payload, '$.my_chat_member.from.id'))"
+)
 # Quotes staff will actually read: not a word or two, not a page.
 SHORTEST_QUOTE = 15
 READABLE_QUOTE = 300
@@ -229,6 +236,52 @@ class SQLiteStorage:
                 "UPDATE residents SET stopped_at = ? WHERE id = ?",
                 (_stamp(self._clock()) if stopped else None, resident_id),
             )
+
+    async def personal_data(self, resident: Resident) -> dict[str, Any]:
+        """Everything stored about one resident, for them to see (/mydata)."""
+        sessions = await self._fetchall(
+            "SELECT flow_id, flow_version, step_id, status, started_at, updated_at FROM sessions"
+            " WHERE resident_id = ? ORDER BY id",
+            (resident.id,),
+        )
+        answers = await self._fetchall(
+            "SELECT flow_id, flow_version, step_id, question, answer, answered_at, themes,"
+            " sentiment, tone FROM answers WHERE resident_id = ? ORDER BY id",
+            (resident.id,),
+        )
+        updates = await self._fetchall(
+            f"SELECT payload FROM updates WHERE {_SENT_BY} = ? ORDER BY update_id",
+            (resident.telegram_user_id,),
+        )
+        return {
+            "you": {
+                "telegram_user_id": resident.telegram_user_id,
+                "pseudonym_staff_see": resident.pseudonym,
+                "first_contact": resident.created_at.isoformat(),
+                "asked_to_stop": resident.stopped,
+                "may_we_tell_you_what_changed": resident.follow_up_consent,
+                "language": resident.language,
+            },
+            "conversations": [dict(row) for row in sessions],
+            "answers": [dict(row) for row in answers],
+            "messages_as_telegram_sent_them": [json.loads(row[0]) for row in updates],
+        }
+
+    async def forget(self, resident: Resident) -> None:
+        """Delete everything stored about a resident, in every table (/forgetme)."""
+        async with self._transaction() as db:
+            # Answers, their themes, sessions and queued messages go with the resident row.
+            await db.execute(
+                "DELETE FROM outbox WHERE resident_id = ? OR chat_id = ?",
+                (resident.id, resident.chat_id),
+            )
+            await db.execute(
+                f"DELETE FROM updates WHERE {_SENT_BY} = ?", (resident.telegram_user_id,)
+            )
+            await db.execute(
+                "DELETE FROM previews WHERE telegram_user_id = ?", (resident.telegram_user_id,)
+            )
+            await db.execute("DELETE FROM residents WHERE id = ?", (resident.id,))
 
     async def set_language(self, resident_id: int, language: str) -> None:
         """Remember the language a resident chose, for the flows they start from now on."""
