@@ -8,6 +8,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Sequence
+from datetime import time, timedelta
 from typing import Any
 
 from telegram import (
@@ -520,6 +521,21 @@ def schedule_jobs(
             await outbox.deliver()
 
     app.job_queue.run_repeating(reminders, interval=REMINDER_INTERVAL, first=5, name="reminders")
+
+    async def retention(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await apply_retention(conversations.storage, settings.retention_days)
+
+    # Daily in the quiet of the night, and once at start-up in case a night was missed.
+    app.job_queue.run_daily(retention, time(3, 30, tzinfo=settings.zone), name="retention")
+    app.job_queue.run_once(retention, when=10, name="retention at start-up")
+
+
+async def apply_retention(storage: SQLiteStorage, days: int) -> int:
+    """Delete answers older than the retention period (WHATMATTERS_RETENTION_DAYS)."""
+    deleted = await storage.delete_older_than(storage.now() - timedelta(days=days))
+    if deleted:
+        log.info("deleted %d answers older than %d days", deleted, days)
+    return deleted
 
 
 async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:

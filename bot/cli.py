@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import fcntl
 import json
 import logging
 import os
@@ -95,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         "--output", "-o", type=Path, help="where to write (default: FILE-analysed.csv)"
     )
 
+    backup = commands.add_parser("backup", help="a consistent copy of the database, while it runs")
+    backup.add_argument("file", type=Path, metavar="FILE")
+    restore = commands.add_parser("restore", help="put a backup back (not while the bot runs)")
+    restore.add_argument("file", type=Path, metavar="FILE")
+
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
@@ -128,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "digest": _digest,
         "analyse": _analyse,
+        "backup": _backup,
+        "restore": _restore,
     }
     return handlers[args.command](args, settings)
 
@@ -138,6 +146,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.app import build_application, serve
 
+    lock = _running_lock(settings)
+    if lock is None:
+        print("whatmatters: the bot is already running on this database", file=sys.stderr)
+        return 1
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -147,6 +160,50 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         await serve(app, stop)
 
     asyncio.run(run())
+    return 0
+
+
+def _running_lock(settings: Settings) -> TextIO | None:
+    """Hold a lock beside the database while the bot runs (None: another bot holds it)."""
+    path = Path(f"{settings.database}.running")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle  # kept open (and so locked) until the process ends
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    async def copy() -> None:
+        async with SQLiteStorage(settings.database) as storage:
+            await storage.backup(args.file)
+
+    asyncio.run(copy())
+    print(f"{settings.database} copied to {args.file}")
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.sqlite import restore
+
+    lock = _running_lock(settings)
+    if lock is None:
+        print(
+            "whatmatters: the bot is running on this database; stop it first, then restore",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        restore(args.file, settings.database)
+    except ValueError as error:
+        print(f"whatmatters: {error}; nothing was changed", file=sys.stderr)
+        return 1
+    finally:
+        lock.close()
+    print(f"{args.file} restored to {settings.database}")
     return 0
 
 

@@ -7,6 +7,7 @@ handlers never interleave statements inside one another's transactions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections import Counter
@@ -282,6 +283,21 @@ class SQLiteStorage:
                 "DELETE FROM previews WHERE telegram_user_id = ?", (resident.telegram_user_id,)
             )
             await db.execute("DELETE FROM residents WHERE id = ?", (resident.id,))
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        """Delete answers (and the raw messages that carried them) given before `cutoff`."""
+        async with self._transaction() as db:
+            deleted = await db.execute(
+                "DELETE FROM answers WHERE answered_at < ?", (_stamp(cutoff),)
+            )
+            await db.execute("DELETE FROM updates WHERE received_at < ?", (_stamp(cutoff),))
+        return deleted.rowcount
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the whole database, taken while the bot goes on (online backup)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with self._lock, aiosqlite.connect(target) as copy:
+            await self.db.backup(copy)
 
     async def set_language(self, resident_id: int, language: str) -> None:
         """Remember the language a resident chose, for the flows they start from now on."""
@@ -997,3 +1013,20 @@ def _flow_version(row: sqlite3.Row) -> FlowVersion:
         source=row["source"],
         published_at=_moment(row["published_at"]),
     )
+
+
+def restore(backup: Path, database: Path) -> None:
+    """Put a backup back in place of the database (the bot must not be running).
+
+    The backup is checked first: a file that is not a sound whatmatters database changes nothing.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as source:
+            version = source.execute("PRAGMA user_version").fetchone()[0]
+            sound = source.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            if not sound or version < 1:
+                raise ValueError(f"{backup} is not a whatmatters database")
+            with contextlib.closing(sqlite3.connect(database)) as target:
+                source.backup(target)
+    except sqlite3.DatabaseError:
+        raise ValueError(f"{backup} is not a whatmatters database") from None

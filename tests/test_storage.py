@@ -163,3 +163,21 @@ async def test_stopped_and_blocked_are_remembered(storage: SQLiteStorage) -> Non
     assert (marked.stopped, marked.blocked) == (True, True)
     await storage.set_stopped(resident.id, False)
     assert (await storage.resident(111, 111)).stopped is False
+
+
+async def test_retention_deletes_only_answers_older_than_the_period(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    """Answers (and raw messages) older than WHATMATTERS_RETENTION_DAYS go; newer ones stay."""
+    from bot.app import apply_retention
+
+    resident = await storage.resident(111, 111)
+    await storage.record_update(1, "{}")
+    session = await storage.save_turn(_turn(resident.id, None, answer=NewAnswer("a", "Q", "old")))
+    clock.now += timedelta(days=700)
+    await storage.save_turn(_turn(resident.id, session.id, answer=NewAnswer("b", "Q", "new")))
+    clock.now += timedelta(days=31)  # the first answer is now 731 days old
+    assert await apply_retention(storage, 730) == 1
+    assert [row.answer for row in await storage.export_rows()] == ["new"]
+    assert (await storage.record_update(1, "{}")).status == UpdateStatus.NEW  # raw message gone
+    assert await apply_retention(storage, 730) == 0
