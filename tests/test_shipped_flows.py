@@ -90,8 +90,8 @@ def test_what_matters_asks_for_consent_first_and_explains_it() -> None:
     assert outcome.state.step_id == flow.consent_step.id
     assert "staff" in consent.lower()
     assert "name" in consent
-    # /mydata and /forgetme are promised here only once the bot has them.
-    assert "/stop" in consent
+    for command in ("/stop", "/mydata", "/forgetme"):
+        assert command in consent
 
 
 def test_happy_path_through_what_matters_records_every_answer() -> None:
