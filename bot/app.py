@@ -40,6 +40,7 @@ from bot import wording
 from bot.admin import FlowDesk
 from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
+from bot.flood import FloodGauge, Pace
 from bot.keyboard import keyboard
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
@@ -147,6 +148,7 @@ class ResidentChat:
         self.library = FlowLibrary(storage)
         self.conversations = Conversations(storage, self.library, analyser)
         self.previews = previews
+        self.flood = FloodGauge()
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -402,6 +404,10 @@ class ResidentChat:
     ) -> None:
         """Send replies that are already committed, then note that they went out."""
         bot = context.bot
+        pace = self.flood.note(resident.chat_id)
+        if pace is not Pace.NORMAL:
+            # A burst: everything is still taken in and stored; it is answered only once.
+            messages = [Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else []
         try:
             for message in messages:
                 await bot.send_message(

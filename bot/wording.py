@@ -49,6 +49,11 @@ SOMETHING_WENT_WRONG = (
 
 BUTTON_GONE = "That question has moved on."
 
+SLOW_DOWN = (
+    "You're sending a lot of messages very quickly. I've kept them all. "
+    "Take your time: I'll answer again in a few seconds."
+)
+
 PICK_LANGUAGE = "Which language would you like?"
 ONE_LANGUAGE = "This conversation is only in one language for now. Sorry about that."
 
