@@ -62,3 +62,17 @@ async def test_backup_while_running_and_restore_only_when_stopped(
     status, out = await whatmatters(process, "restore", str(not_a_backup))
     assert status == 1
     assert "not a whatmatters database; nothing was changed" in out
+
+
+async def test_sigterm_finishes_cleanly_within_ten_seconds(
+    tg: FakeTelegram, database: Path
+) -> None:
+    """SIGTERM: the bot answers what it has in hand and exits with status 0 within 10 s."""
+    process = BotProcess(tg, settings_for(tg, database))
+    await process.start()
+    sam = tg.resident(501)
+    sam.send("/start")
+    await said(sam)
+    started = asyncio.get_running_loop().time()
+    assert await process.stop(timeout=10) == 0
+    assert asyncio.get_running_loop().time() - started < 10
