@@ -426,8 +426,9 @@ def build_application(
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
     previews = Previews(storage)
-    chat = ResidentChat(settings, storage, Analyser(settings.theme_catalogue()), previews)
-    digests = Digests(storage, settings.zone, redact)
+    catalogue = settings.theme_catalogue()
+    chat = ResidentChat(settings, storage, Analyser(catalogue), previews)
+    digests = Digests(storage, settings.zone, redact, catalogue.covers)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await chat.post_init(app)

@@ -323,7 +323,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> None:
         async with SQLiteStorage(settings.database) as storage:
-            digests = Digests(storage, settings.zone, redact)
+            digests = Digests(storage, settings.zone, redact, settings.theme_catalogue().covers)
             if args.digest_command == "preview":
                 digest = await digests.build(storage.now())
                 print(render_text(digest, settings.zone))

@@ -200,11 +200,17 @@ class Digests:
     """Builds digests from storage and queues them for staff through the outbox."""
 
     def __init__(
-        self, storage: SQLiteStorage, zone: ZoneInfo, redact: Callable[[str], str]
+        self,
+        storage: SQLiteStorage,
+        zone: ZoneInfo,
+        redact: Callable[[str], str],
+        covered: Callable[[str], bool] = lambda phrase: False,
     ) -> None:
         self.storage = storage
         self.zone = zone
         self.redact = redact
+        # Whether the theme catalogue covers a phrase: covered phrases are not "emerging".
+        self.covered = covered
 
     async def build(self, end: datetime) -> Digest:
         """The digest of the week up to `end`."""
@@ -221,6 +227,7 @@ class Digests:
             start=start,
             end=end,
             redact=self.redact,
+            covered=self.covered,
         )
 
     async def _messages(self, key: str, end: datetime, chat_ids: Sequence[int]) -> list[Any]:

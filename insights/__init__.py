@@ -4,7 +4,7 @@ Runs once per answer when it arrives, so a digest is an aggregation, not a re-an
 parts of TextBlob that ship their data inside the package are used: no NLTK corpora, no network.
 """
 
-from insights.analysis import Analyser, Analysis, analyse, emerging_themes
+from insights.analysis import Analyser, Analysis, analyse
 from insights.redact import redact
 from insights.sentiment import AsksFor, Tone
 from insights.themes import (
@@ -25,7 +25,6 @@ __all__ = [
     "ThemeCatalogue",
     "Tone",
     "analyse",
-    "emerging_themes",
     "load_catalogue",
     "parse_catalogue",
     "redact",

@@ -1,7 +1,5 @@
 """Analyse one answer: sentiment, tone, themes, key phrases, and whether it says anything."""
 
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -97,31 +95,3 @@ def analyse(
 ) -> Analysis:
     """Read one answer with the shipped lexicon (and the council catalogue unless one is given)."""
     return default_analyser().analyse(text, asks_for=asks_for, catalogue=catalogue)
-
-
-def emerging_themes(
-    texts: Iterable[tuple[str, tuple[str, ...]]],
-    catalogue: ThemeCatalogue,
-    min_count: int = 3,
-) -> list[tuple[str, int]]:
-    """Key phrases that keep coming up in answers no catalogue theme covers, most frequent first.
-
-    `texts` holds each answer with the themes it was given when it arrived. Answers with no
-    theme are where new topics show; a phrase the catalogue now covers (an admin may have added
-    it since) is left out. Each answer counts a phrase once.
-    """
-    analyser = default_analyser()
-    counts: Counter[str] = Counter()
-    for text, themes in texts:
-        if not themes:
-            counts.update(set(analyser.key_phrases(text)))
-    covered: dict[str, bool] = {}
-    emerging = []
-    for phrase, count in counts.items():
-        if count < min_count:
-            continue
-        if phrase not in covered:
-            covered[phrase] = catalogue.covers(phrase)
-        if not covered[phrase]:
-            emerging.append((phrase, count))
-    return sorted(emerging, key=lambda item: (-item[1], item[0]))

@@ -108,11 +108,18 @@ def pick_quotes(
 
 
 def emerging_phrases(
-    unthemed: Mapping[str, int], min_count: int = 3, top: int = 5
+    unthemed: Mapping[str, int],
+    covered: Callable[[str], bool] = lambda phrase: False,
+    min_count: int = 3,
+    top: int = 5,
 ) -> tuple[tuple[str, int], ...]:
-    """Key phrases that recur in answers no catalogue theme covered: themes to consider adding."""
+    """Key phrases that recur in answers no catalogue theme covered: themes to consider adding.
+
+    `unthemed` counts the key phrases stored with answers that got no theme; a phrase the
+    catalogue `covered` since (an admin may have added it) is left out.
+    """
     frequent = sorted(
-        ((phrase, n) for phrase, n in unthemed.items() if n >= min_count),
+        ((phrase, n) for phrase, n in unthemed.items() if n >= min_count and not covered(phrase)),
         key=lambda item: (-item[1], item[0]),
     )
     return tuple(frequent[:top])
@@ -132,6 +139,7 @@ def build_digest(
     start: datetime,
     end: datetime,
     redact: Callable[[str], str],
+    covered: Callable[[str], bool] = lambda phrase: False,
     how_many_themes: int = 8,
     quotes_per_theme: int = 3,
 ) -> Digest:
@@ -154,7 +162,7 @@ def build_digest(
         previous_residents=previous.residents,
         previous_answers=previous.answers,
         themes=themes,
-        emerging=emerging_phrases(figures.unthemed_phrases),
+        emerging=emerging_phrases(figures.unthemed_phrases, covered),
         scales=tuple(ScaleSummary(q, average, n) for q, average, n in figures.scales),
         tones=dict(figures.tones),
     )
