@@ -3,6 +3,7 @@
 import pytest
 
 from insights import redact
+from tests.pii_examples import CLEAN_MORE, PERSONAL_MORE
 
 # Each: (answer, the placeholder that must replace the detail, the detail itself).
 PERSONAL: list[tuple[str, str, str]] = [
@@ -169,3 +170,14 @@ def test_several_details_in_one_answer() -> None:
     """All details in one answer go, and the words around them stay."""
     text = "Call 07700 900123 or email jo@example.com, 12 Elm Road, LS1 4AB. I waited 2 hours."
     assert redact(text) == "Call [phone] or email [email], [address], [postcode]. I waited 2 hours."
+
+
+def test_recall_and_precision_on_over_200_made_up_examples() -> None:
+    """Over 200 made-up details: recall at least 95 %; at most 2 % of clean sentences change."""
+    personal = [*PERSONAL, *PERSONAL_MORE]
+    clean = [*CLEAN, *CLEAN_MORE]
+    assert len(personal) >= 200
+    caught = sum(1 for text, placeholder, detail in personal if detail not in redact(text))
+    altered = sum(1 for text in clean if redact(text) != text)
+    assert caught / len(personal) >= 0.95
+    assert altered / len(clean) <= 0.02
