@@ -4,7 +4,6 @@ All pure: the engine is told nothing about the clock, and the state records noth
 """
 
 from datetime import timedelta
-from textwrap import dedent
 
 import pytest
 from pydantic import ValidationError
@@ -28,27 +27,8 @@ from conversations.engine import (
     expiry_due,
     reminder_due,
 )
-from conversations.loader import FlowFileError, FlowProblem, parse_flow
-from conversations.model import Flow, Localised, Reminder, format_duration, parse_duration
-
-
-def make_flow(yaml: str) -> Flow:
-    """Parse a flow written inline in a test."""
-    return parse_flow(dedent(yaml).lstrip("\n"), source="flow.yaml")
-
-
-def problems_in(yaml: str) -> list[FlowProblem]:
-    """The problems of a flow that is expected to be refused."""
-    with pytest.raises(FlowFileError) as caught:
-        make_flow(yaml)
-    return caught.value.problems
-
-
-def only_problem(yaml: str) -> FlowProblem:
-    """The one problem of a flow that is expected to be refused for one reason."""
-    problems = problems_in(yaml)
-    assert len(problems) == 1, problems
-    return problems[0]
+from conversations.model import Localised, Reminder, format_duration, parse_duration
+from tests.inline_flows import make_flow, only_problem, problems_in
 
 
 def at(step_id: str, language: str | None = None) -> State:
