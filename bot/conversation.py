@@ -81,7 +81,7 @@ class Conversations:
             return messages
         # The language they chose, or else Telegram's; the flow's main one if it has no match.
         outcome = begin(flow, chosen)
-        await self._commit(resident, None, flow, version, outcome, update_id)
+        await self._commit(resident.id, None, flow, version, outcome, update_id)
         return list(outcome.messages)
 
     async def handle(
@@ -104,7 +104,7 @@ class Conversations:
             # Nothing changed: the flow stays where it was, so only the update is marked done.
             await self.note_replies(update_id, outcome.messages)
             return list(outcome.messages)
-        await self._commit(resident, session, flow, session.flow_version, outcome, update_id)
+        await self._commit(resident.id, session, flow, session.flow_version, outcome, update_id)
         return list(outcome.messages)
 
     async def languages(self, resident: Resident) -> tuple[Flow, str | None]:
@@ -134,7 +134,7 @@ class Conversations:
         flow = await self.library.get(session.flow_id, session.flow_version)
         outcome = change_language(flow, State.model_validate_json(session.state), language)
         if outcome.accepted:
-            await self._commit(resident, session, flow, session.flow_version, outcome, update_id)
+            await self._commit(resident.id, session, flow, session.flow_version, outcome, update_id)
         else:
             await self.note_replies(update_id, outcome.messages)
         return list(outcome.messages)
@@ -146,15 +146,13 @@ class Conversations:
         await self.note_replies(update_id, messages)
         return messages
 
-    async def close(
-        self, resident: Resident, session: Session, flow: Flow, outcome: Outcome
-    ) -> None:
+    async def close(self, session: Session, flow: Flow, outcome: Outcome) -> None:
         """Commit an outcome that came from the clock, not the resident (a session expiring)."""
-        await self._commit(resident, session, flow, session.flow_version, outcome, None)
+        await self._commit(session.resident_id, session, flow, session.flow_version, outcome, None)
 
     async def _commit(
         self,
-        resident: Resident,
+        resident_id: int,
         session: Session | None,
         flow: Flow,
         version: int,
@@ -163,7 +161,7 @@ class Conversations:
     ) -> None:
         await self.storage.save_turn(
             Turn(
-                resident_id=resident.id,
+                resident_id=resident_id,
                 session_id=session.id if session else None,
                 flow_id=flow.id,
                 flow_version=version,

@@ -20,22 +20,21 @@ async def nudge_and_expire(conversations: Conversations) -> tuple[int, int]:
     storage, library = conversations.storage, conversations.library
     now = storage.now()
     reminded = expired = 0
-    for session, asked_at, already_reminded in await storage.waiting_sessions():
+    for session, chat_id, asked_at, already_reminded in await storage.waiting_sessions():
         flow = await library.get(session.flow_id, session.flow_version)
         state = State.model_validate_json(session.state)
-        resident = await storage.resident_of(session)
         expires = expiry_due(flow, state)
         if expires is not None and asked_at + expires <= now:
             outcome = expire(flow, state)
             if outcome.accepted:
-                await conversations.close(resident, session, flow, outcome)
+                await conversations.close(session, flow, outcome)
                 await storage.enqueue(
                     OutgoingMessage(
                         f"expired:{session.id}:{n}",
-                        resident.chat_id,
+                        chat_id,
                         "sendMessage",
                         html.escape(message.text),
-                        resident_id=resident.id,
+                        resident_id=session.resident_id,
                     )
                     for n, message in enumerate(outcome.messages)
                 )
@@ -52,10 +51,10 @@ async def nudge_and_expire(conversations: Conversations) -> tuple[int, int]:
             session.id,
             OutgoingMessage(
                 f"reminder:{session.id}:{state.step_id}:{asked_at.isoformat()}",
-                resident.chat_id,
+                chat_id,
                 "sendMessage",
                 html.escape(message.text),
-                resident_id=resident.id,
+                resident_id=session.resident_id,
                 markup=json.dumps(markup.to_dict()) if markup else None,
             ),
         )

@@ -433,22 +433,20 @@ class SQLiteStorage:
             state=turn.state,
         )
 
-    async def waiting_sessions(self) -> list[tuple[Session, datetime, bool]]:
-        """Sessions under way whose resident can still be written to: each with when its
-        question was asked and whether the reminder has gone."""
+    async def waiting_sessions(self) -> list[tuple[Session, int, datetime, bool]]:
+        """Sessions under way whose resident can still be written to: each with the chat to
+        write to, when its question was asked, and whether the reminder has gone."""
         rows = await self._fetchall(
-            "SELECT s.*, s.asked_at AS asked, s.reminded_at IS NOT NULL AS reminded"
+            "SELECT s.*, r.chat_id AS chat, s.asked_at AS asked,"
+            " s.reminded_at IS NOT NULL AS reminded"
             " FROM sessions s JOIN residents r ON r.id = s.resident_id"
             " WHERE s.status = 'active' AND r.stopped_at IS NULL AND r.blocked_at IS NULL"
             " AND r.telegram_user_id > 0 ORDER BY s.id"
         )
-        return [(_session(row), _moment(row["asked"]), bool(row["reminded"])) for row in rows]
-
-    async def resident_of(self, session: Session) -> Resident:
-        """The resident whose session this is."""
-        row = await self._fetchone("SELECT * FROM residents WHERE id = ?", (session.resident_id,))
-        assert row is not None  # sessions are deleted with their resident
-        return _resident(row)
+        return [
+            (_session(row), row["chat"], _moment(row["asked"]), bool(row["reminded"]))
+            for row in rows
+        ]
 
     async def queue_reminder(self, session_id: int, message: OutgoingMessage) -> None:
         """Queue a session's reminder and note it sent, together: a question is nudged once."""
