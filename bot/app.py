@@ -41,6 +41,7 @@ from bot.admin import FlowDesk
 from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
 from bot.flood import FloodGauge, Pace
+from bot.inbox import RecordingBot, replay_unfinished
 from bot.keyboard import keyboard
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
@@ -180,6 +181,8 @@ class ResidentChat:
         if message is not None and (message.text or message.caption):
             with contextlib.suppress(TelegramError):
                 await message.reply_text(wording.GROUP_CHAT)
+        # Kept by the inbox as it was fetched; done with now, so not replayed after a restart.
+        await self.storage.mark_processed(update.update_id)
         raise ApplicationHandlerStop
 
     async def once_per_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -433,14 +436,20 @@ def build_application(
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await chat.post_init(app)
         await storage.release_all_claims()  # whoever held them before this start is gone
+        await replay_unfinished(app, storage)
         await desk.set_menus(app.bot)
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
     app = (
         ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
-        .base_url(settings.api_base_url)
-        .base_file_url(settings.file_url)
+        .bot(
+            RecordingBot(
+                settings.bot_token.get_secret_value(),
+                settings.api_base_url,
+                settings.file_url,
+                inbox=storage,
+            )
+        )
         .concurrent_updates(OneAtATimePerResident())
         .post_init(post_init)
         .post_shutdown(chat.post_shutdown)

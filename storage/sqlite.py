@@ -11,7 +11,7 @@ import contextlib
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -181,6 +181,25 @@ class SQLiteStorage:
         if row["replied_at"] is None:
             return RecordedUpdate(UpdateStatus.UNREPLIED, row["replies"])
         return RecordedUpdate(UpdateStatus.DONE, row["replies"])
+
+    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> None:
+        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored."""
+        now = _stamp(self._clock())
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO updates (update_id, received_at, payload) VALUES (?, ?, ?)",
+                [(update_id, now, payload) for update_id, payload in updates],
+            )
+
+    async def unfinished_updates(self, limit: int = 100_000) -> list[tuple[int, str]]:
+        """Updates kept but not processed, or processed with replies not yet sent, oldest first."""
+        rows = await self._fetchall(
+            "SELECT update_id, payload FROM updates"
+            " WHERE processed_at IS NULL OR (replied_at IS NULL AND replies IS NOT NULL)"
+            " ORDER BY update_id LIMIT ?",
+            (limit,),
+        )
+        return [(row["update_id"], row["payload"]) for row in rows]
 
     async def mark_processed(self, update_id: int, replies: str | None = None) -> None:
         """Record that an update needed no stored change, with what the bot answers to it."""

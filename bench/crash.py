@@ -1,0 +1,243 @@
+"""Kill the bot with SIGKILL at random moments while residents answer; count what survives.
+
+Residents chat with a real `whatmatters run` process through the local Bot API server
+(`tests.fake_telegram.FakeTelegram`, on 127.0.0.1). Each answers a flow of open questions, one
+question at a time as a person would (waiting for the next question before typing the next answer,
+however long a restart takes), and starts it again when it ends. Meanwhile the bot process is
+killed with SIGKILL after a random time up, restarted at once, so many times; then it runs until
+every resident's last answer has been answered, stops, and `whatmatters export` is read.
+
+Every answer a resident sent must appear in the export exactly once. Printed: answers sent,
+stored, lost, duplicated, and unexpected (stored but never sent), and the time it took. The exit
+status is 1 if anything was lost, duplicated or unexpected.
+
+    .venv/bin/python bench/crash.py [--residents 50] [--rounds 30] [--seed 1]
+
+The test suite runs the same harness smaller (tests/test_crash.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+SCRIPT = Path(__file__).resolve()
+ROOT = SCRIPT.parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from tests.fake_telegram import FakeTelegram, Resident
+
+FLOW_ID = "crash-test"
+QUESTIONS = 6
+FIRST_RESIDENT = 70_000
+_QUESTION_RE = re.compile(r"Question (\d+) of")
+DONE_TEXT = "All done"
+
+
+def crash_flow(questions: int = QUESTIONS) -> str:
+    """A flow of open questions only, so that every message a resident types is an answer."""
+    steps = "".join(
+        f'  - id: q{n}\n    kind: text\n    text: "Question {n} of {questions} - what matters?"\n'
+        for n in range(1, questions + 1)
+    )
+    return (
+        f"id: {FLOW_ID}\ntitle: Crash test\nentry: null\nsteps:\n{steps}"
+        f"  - id: done\n    kind: end\n    text: {DONE_TEXT}, thank you.\n"
+    )
+
+
+@dataclass
+class Outcome:
+    """What the residents sent and what the database kept."""
+
+    sent: list[str] = field(default_factory=list)
+    stored: Counter[str] = field(default_factory=Counter)
+    kills: int = 0
+    seconds: float = 0.0
+    stuck: list[str] = field(default_factory=list)  # residents left waiting at the end
+
+    @property
+    def lost(self) -> list[str]:
+        return [text for text in self.sent if self.stored[text] == 0]
+
+    @property
+    def duplicated(self) -> list[str]:
+        return [text for text, n in self.stored.items() if n > 1]
+
+    @property
+    def unexpected(self) -> list[str]:
+        sent = set(self.sent)
+        return [text for text in self.stored if text not in sent]
+
+    def report(self) -> str:
+        return (
+            f"answers sent {len(self.sent)}, stored {sum(self.stored.values())}, "
+            f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, "
+            f"unexpected {len(self.unexpected)}; {self.kills} SIGKILLs in {self.seconds:.1f} s"
+            + (f"; residents left waiting: {len(self.stuck)}" if self.stuck else "")
+        )
+
+
+class Person:
+    """One resident answering the crash-test flow, a question at a time, again and again."""
+
+    def __init__(self, resident: Resident, outcome: Outcome, rng: random.Random) -> None:
+        self.resident = resident
+        self.outcome = outcome
+        self.rng = rng
+        self.asked = 0  # the question the bot last asked; 0 before the first
+        self.answered = 0  # answers this person typed
+        self.waiting_since: float | None = None
+
+    async def _next_question(self, timeout: float) -> int:  # noqa: ASYNC109
+        """Read replies until one asks a question after `self.asked` (a repeat is skipped)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(1000):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            message = await self.resident.reply(timeout=left)
+            if message.edited:
+                continue
+            if DONE_TEXT in message.plain:
+                return 0
+            found = _QUESTION_RE.search(message.plain)
+            if found and int(found[1]) > self.asked:
+                return int(found[1])
+        raise TimeoutError(f"resident {self.resident.user_id}: no next question in {timeout} s")
+
+    async def live(self, stop: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+        """Answer until told to stop, then wait for the answer in hand to be taken."""
+        for _ in range(100_000):
+            if stop.is_set():
+                return
+            if self.asked == 0:
+                self.resident.send(f"/start {FLOW_ID}")
+            else:
+                text = f"resident {self.resident.user_id} answer {self.answered} (q{self.asked})"
+                self.answered += 1
+                self.outcome.sent.append(text)
+                self.resident.send(text)
+            self.waiting_since = time.monotonic()
+            self.asked = await self._next_question(timeout)
+            self.waiting_since = None
+            await asyncio.sleep(self.rng.uniform(0.0, 0.3))  # reading, typing
+
+
+async def run(
+    tg: FakeTelegram,
+    workdir: Path,
+    *,
+    residents: int,
+    rounds: int,
+    seed: int,
+    up: tuple[float, float] = (0.3, 2.5),
+    reply_timeout: float = 60.0,
+) -> Outcome:
+    """The crash run on a fresh database in `workdir`; the server `tg` must be started."""
+    from storage import SQLiteStorage
+    from tests.running_bot import BotProcess, settings_for
+
+    rng = random.Random(seed)
+    database = workdir / "crash.db"
+    async with SQLiteStorage(database) as storage:
+        await storage.publish_flow(FLOW_ID, crash_flow())
+    process = BotProcess(tg, settings_for(tg, database))
+    outcome = Outcome()
+    people = [
+        Person(tg.resident(FIRST_RESIDENT + n), outcome, random.Random(rng.random()))
+        for n in range(residents)
+    ]
+    began = time.monotonic()
+    stop = asyncio.Event()
+    await process.start()
+    lives = [asyncio.create_task(p.live(stop, reply_timeout)) for p in people]
+    try:
+        for _ in range(rounds):
+            await asyncio.sleep(rng.uniform(*up))
+            await process.kill()
+            outcome.kills += 1
+            await process.start()
+            failed = [life for life in lives if life.done() and life.exception()]
+            if failed:
+                raise failed[0].exception() or RuntimeError("a resident failed")
+        # Let everyone's answer in hand be taken and answered by the last, living bot.
+        stop.set()
+        done, pending = await asyncio.wait(lives, timeout=reply_timeout + 5)
+        outcome.stuck = [str(people[lives.index(task)].resident.user_id) for task in pending]
+        for task in done:
+            if task.exception() is not None:
+                outcome.stuck.append(repr(task.exception()))
+    finally:
+        for task in lives:
+            task.cancel()
+        await asyncio.gather(*lives, return_exceptions=True)
+        await process.stop()
+    outcome.seconds = time.monotonic() - began
+    outcome.stored = await _exported(database)
+    return outcome
+
+
+async def _exported(database: Path) -> Counter[str]:
+    """The answers `whatmatters export --format jsonl` prints, counted by their text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=str(database))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "export",
+        "--format",
+        "jsonl",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    if process.returncode != 0:
+        raise RuntimeError(f"whatmatters export failed: {err.decode()}")
+    rows = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    return Counter(row["answer"] for row in rows if row["flow"] == FLOW_ID)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from tests.fake_telegram import FakeTelegram
+
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    with tempfile.TemporaryDirectory(prefix="whatmatters-crash-") as workdir:
+        async with FakeTelegram() as tg:
+            outcome = await run(
+                tg, Path(workdir), residents=args.residents, rounds=args.rounds, seed=args.seed
+            )
+    print(f"crash run: {args.residents} residents, {args.rounds} rounds, seed {args.seed}")
+    print(outcome.report())
+    for name in ("lost", "duplicated", "unexpected"):
+        for text in getattr(outcome, name)[:10]:
+            print(f"  {name}: {text}")
+    bad = outcome.lost or outcome.duplicated or outcome.unexpected or outcome.stuck
+    return 1 if bad else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    return asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
