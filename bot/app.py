@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 from collections import Counter
@@ -47,6 +48,7 @@ from bot.library import FlowLibrary
 from bot.outbox import Outbox
 from bot.preview import Previews
 from bot.reminders import nudge_and_expire
+from bot.safeguarding import Safeguard
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from conversations.engine import (
@@ -59,6 +61,7 @@ from conversations.engine import (
 )
 from insights import Analyser, redact
 from storage import Resident, SQLiteStorage, UpdateStatus
+from storage.models import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +145,19 @@ class ResidentChat:
     """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
 
     def __init__(
-        self, settings: Settings, storage: SQLiteStorage, analyser: Analyser, previews: Previews
+        self,
+        settings: Settings,
+        storage: SQLiteStorage,
+        analyser: Analyser,
+        previews: Previews,
+        outbox: Outbox,
     ) -> None:
         self.settings = settings
         self.storage = storage
+        self.outbox = outbox
         self.library = FlowLibrary(storage)
-        self.conversations = Conversations(storage, self.library, analyser)
+        safeguard = Safeguard(settings, storage, settings.safeguarding_list())
+        self.conversations = Conversations(storage, self.library, analyser, safeguard)
         self.previews = previews
         self.flood = FloodGauge()
 
@@ -156,6 +166,7 @@ class ResidentChat:
     async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Open the database, publish the shipped flows and set the command menu."""
         await self.storage.open()
+        self.conversations.on_alert = lambda: app.create_task(self.outbox.deliver())
         await self.library.install_shipped()
         flow_commands = [
             BotCommand(name, title[:256]) for name, title in await self.library.commands()
@@ -250,17 +261,21 @@ class ResidentChat:
         )
 
     async def mydata(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Send the resident a file of everything stored about them."""
+        """Send the resident a file of everything stored about them (through the outbox)."""
         resident = await self._resident(update)
         data = await self.storage.personal_data(resident)
-        await self.storage.mark_processed(update.update_id)
-        await context.bot.send_document(
+        export = OutgoingMessage(
+            f"mydata:{update.update_id}",
             resident.chat_id,
-            json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"),
+            "sendDocument",
+            html.escape(wording.MY_DATA),
             filename="my-data.json",
-            caption=wording.MY_DATA,
+            attachment=json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"),
         )
-        await self.storage.mark_replied(update.update_id)
+        # Queued and marked done together: a crash after this sends it once, on restart.
+        await self.storage.enqueue_reply(update.update_id, [export])
+        # Sent by the outbox in its turn, without holding up this resident's next message.
+        context.application.create_task(self.outbox.deliver(), update=update)
 
     async def forgetme(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Ask the resident to confirm that everything of theirs should be deleted."""
@@ -428,9 +443,13 @@ def build_application(
     """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
+    bot = RecordingBot(
+        settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
+    )
+    outbox = Outbox(storage, bot)
     previews = Previews(storage)
     catalogue = settings.theme_catalogue()
-    chat = ResidentChat(settings, storage, Analyser(catalogue), previews)
+    chat = ResidentChat(settings, storage, Analyser(catalogue), previews, outbox)
     digests = Digests(storage, settings.zone, redact, catalogue.covers)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -442,20 +461,12 @@ def build_application(
 
     app = (
         ApplicationBuilder()
-        .bot(
-            RecordingBot(
-                settings.bot_token.get_secret_value(),
-                settings.api_base_url,
-                settings.file_url,
-                inbox=storage,
-            )
-        )
+        .bot(bot)
         .concurrent_updates(OneAtATimePerResident())
         .post_init(post_init)
         .post_shutdown(chat.post_shutdown)
         .build()
     )
-    outbox = Outbox(storage, app.bot)
     desk = StaffDesk(settings, storage, digests, outbox, redact)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     private = filters.ChatType.PRIVATE
@@ -483,6 +494,7 @@ def build_application(
     app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
+    app.add_handler(CallbackQueryHandler(desk.safeguarding, pattern=r"^staff:sg:\d+$"))
     app.add_handler(CommandHandler("flows", flows.flows, filters=new_message))
     app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))

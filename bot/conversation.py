@@ -7,11 +7,12 @@ Every turn is committed to storage before its messages are returned to be sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot import wording
 from bot.library import FlowLibrary
+from bot.safeguarding import Safeguard
 from conversations.engine import (
     Answer,
     Begin,
@@ -27,7 +28,7 @@ from conversations.engine import (
 from conversations.model import Flow
 from insights import Analyser
 from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
-from storage.models import Analysed
+from storage.models import Alert, Analysed
 
 
 def replies_to_json(messages: Sequence[Message]) -> str:
@@ -51,10 +52,19 @@ def replies_from_json(text: str) -> list[Message]:
 class Conversations:
     """Runs residents through flows, one committed turn at a time."""
 
-    def __init__(self, storage: SQLiteStorage, library: FlowLibrary, analyser: Analyser) -> None:
+    def __init__(
+        self,
+        storage: SQLiteStorage,
+        library: FlowLibrary,
+        analyser: Analyser,
+        safeguard: Safeguard | None = None,
+    ) -> None:
         self.storage = storage
         self.library = library
         self.analyser = analyser
+        self.safeguard = safeguard
+        # Called once an alert is committed, to send it now rather than at the outbox's next round.
+        self.on_alert: Callable[[], object] | None = None
 
     async def start(
         self,
@@ -104,8 +114,39 @@ class Conversations:
             # Nothing changed: the flow stays where it was, so only the update is marked done.
             await self.note_replies(update_id, outcome.messages)
             return list(outcome.messages)
-        await self._commit(resident.id, session, flow, session.flow_version, outcome, update_id)
-        return list(outcome.messages)
+        messages, alert, signs = await self._safeguarding(resident, flow, outcome, update_id)
+        await self._commit(
+            resident.id,
+            session,
+            flow,
+            session.flow_version,
+            outcome,
+            update_id,
+            replies=messages,
+            alert=alert,
+            signs=signs,
+        )
+        if alert is not None and self.on_alert is not None:
+            self.on_alert()
+        return messages
+
+    async def _safeguarding(
+        self, resident: Resident, flow: Flow, outcome: Outcome, update_id: int | None
+    ) -> tuple[list[Message], Alert | None, tuple[str, ...]]:
+        """The replies to a turn, with help first if the answer shows a sign of risk; the alert
+        for the contacts; and the categories found."""
+        answer = outcome.answer
+        if self.safeguard is None or answer is None or flow.step(answer.step_id).kind != "text":
+            return list(outcome.messages), None, ()
+        signals = self.safeguard.find(answer.text)
+        if not signals:
+            return list(outcome.messages), None, ()
+        alert = await self.safeguard.alert(
+            resident, flow, answer.step_id, answer.question, answer.text, signals, update_id
+        )
+        # Help at once, then the conversation goes on as it would: nothing says "flagged".
+        help_now = Message(self.safeguard.signposting())
+        return [help_now, *outcome.messages], alert, tuple(s.category for s in signals)
 
     async def languages(self, resident: Resident) -> tuple[Flow, str | None]:
         """The flow the resident is in (or would start), and the language they read it in."""
@@ -158,7 +199,14 @@ class Conversations:
         version: int,
         outcome: Outcome,
         update_id: int | None,
+        *,
+        replies: Sequence[Message] | None = None,
+        alert: Alert | None = None,
+        signs: tuple[str, ...] = (),
     ) -> None:
+        answer = None
+        if outcome.answer is not None:
+            answer = replace(self._recorded(flow, outcome.answer), safeguarding=signs)
         await self.storage.save_turn(
             Turn(
                 resident_id=resident_id,
@@ -168,9 +216,10 @@ class Conversations:
                 step_id=outcome.state.step_id,
                 status=outcome.state.status.value,
                 state=outcome.state.model_dump_json(),
-                answer=None if outcome.answer is None else self._recorded(flow, outcome.answer),
+                answer=answer,
                 update_id=update_id,
-                replies=replies_to_json(outcome.messages),
+                replies=replies_to_json(outcome.messages if replies is None else replies),
+                alert=alert,
             )
         )
 

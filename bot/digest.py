@@ -73,6 +73,11 @@ def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
         f"<b>{_count(digest.answers, 'answer')}</b> ({_compared(digest)}). "
         f"{_percent(digest.negative_share)} of written answers read negative.",
     ]
+    if digest.held_back:
+        sections[0] += (
+            f"\n{_count(digest.held_back, 'answer')} showed a possible sign of risk and went to "
+            "the safeguarding contacts; counted here, never quoted."
+        )
     if digest.themes:
         sections.append("<b>Top themes</b> (▲ up, ▼ down, = about the same as the week before)")
         sections.extend(_theme_section(n, theme) for n, theme in enumerate(digest.themes, 1))
@@ -170,6 +175,10 @@ def chart_png(digest: Digest) -> bytes | None:
     return out.getvalue()
 
 
+# In place of an answer that carried a sign of risk: it went to the safeguarding contacts.
+HELD_BACK = "(not quoted: passed to the safeguarding contacts)"
+
+
 def answers_csv(facts: Sequence[AnswerFact], zone: ZoneInfo, redact: Callable[[str], str]) -> bytes:
     """The period's answers as CSV, redacted and under pseudonyms, for staff to open in a sheet."""
     out = io.StringIO()
@@ -185,7 +194,7 @@ def answers_csv(facts: Sequence[AnswerFact], zone: ZoneInfo, redact: Callable[[s
                 fact.flow,
                 fact.step,
                 fact.question,
-                redact(fact.answer),
+                HELD_BACK if fact.held_back else redact(fact.answer),
                 fact.answered_at.astimezone(zone).isoformat(timespec="seconds"),
                 ";".join(fact.themes),
                 "" if fact.sentiment is None else round(fact.sentiment, 3),

@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from insights import ThemeCatalogue, load_catalogue, shipped_catalogue
+from insights import (
+    SafeguardingList,
+    ThemeCatalogue,
+    load_catalogue,
+    load_safeguarding,
+    shipped_catalogue,
+    shipped_safeguarding,
+)
 
 THEME_PACKS = ("council", "health")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -100,6 +107,8 @@ class Settings(BaseSettings):
     safeguarding_contacts: UserIds = Field(default_factory=list)
     office_hours: str = "mon-fri 09:00-17:00"
     themes: str = "council"
+    # The signs of risk looked for in answers, and the help offered: shipped, or an admin's file.
+    safeguarding: str = "shipped"
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
 
@@ -166,6 +175,19 @@ class Settings(BaseSettings):
         if self.themes == "health":
             return shipped_catalogue("health")
         return load_catalogue(Path(self.themes))
+
+    @field_validator("safeguarding")
+    @classmethod
+    def _known_safeguarding(cls, value: str) -> str:
+        if value != "shipped" and not Path(value).is_file():
+            raise ValueError(f"{value!r} is neither 'shipped' nor a safeguarding list file")
+        return value
+
+    def safeguarding_list(self) -> SafeguardingList:
+        """The signs of risk and the signposting: the shipped list, or an admin's own file."""
+        if self.safeguarding == "shipped":
+            return shipped_safeguarding()
+        return load_safeguarding(Path(self.safeguarding))
 
     def is_admin(self, user_id: int) -> bool:
         """Whether this Telegram user is one of the configured admins."""

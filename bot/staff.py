@@ -136,13 +136,27 @@ class StaffDesk:
             return
         lines = [
             f"{n}. {html.escape(member.name)} — joined {member.joined_at:%d %b %Y}"
+            + (" — safeguarding contact" if member.safeguarding else "")
             + (" (has blocked the bot)" if member.blocked else "")
             for n, member in enumerate(members, 1)
         ]
         buttons = [
-            [InlineKeyboardButton(f"Remove {member.name}", callback_data=f"staff:rm:{member.id}")]
+            [
+                InlineKeyboardButton(
+                    f"{member.name}: not safeguarding"
+                    if member.safeguarding
+                    else f"{member.name}: safeguarding contact",
+                    callback_data=f"staff:sg:{member.id}",
+                ),
+                InlineKeyboardButton(
+                    f"Remove {member.name}", callback_data=f"staff:rm:{member.id}"
+                ),
+            ]
             for member in members
         ]
+        lines.append(
+            "\nSafeguarding contacts get an alert when an answer shows a possible sign of risk."
+        )
         await self._reply(
             update, "<b>Staff</b>\n" + "\n".join(lines), InlineKeyboardMarkup(buttons)
         )
@@ -163,6 +177,40 @@ class StaffDesk:
             await self._clear_menu(context, removed)
         await query.answer()
         text = f"{removed.name} was removed." if removed else "They had already been removed."
+        await self._reply(update, html.escape(text))
+
+    async def safeguarding(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Make a member of staff a safeguarding contact, or not, at an admin's button press."""
+        query = update.callback_query
+        assert query is not None
+        user = _user_id(update)
+        if not self.settings.is_admin(user):
+            await query.answer(NOT_ADMIN, show_alert=True)
+            await self.storage.mark_processed(update.update_id)
+            return
+        staff_id = int((query.data or "").rsplit(":", 1)[-1])
+        current = next((m for m in await self.storage.staff_members() if m.id == staff_id), None)
+        changed = (
+            None
+            if current is None
+            else await self.storage.set_safeguarding(staff_id, not current.safeguarding)
+        )
+        await query.answer()
+        if changed is None:
+            await self._reply(update, "They are no longer on the staff list.")
+            return
+        await self.storage.audit(
+            user,
+            "safeguarding contact" if changed.safeguarding else "not a safeguarding contact",
+            staff=changed.name,
+            staff_id=staff_id,
+        )
+        text = (
+            f"{changed.name} is now a safeguarding contact: they will get an alert when an "
+            "answer shows a possible sign of risk."
+            if changed.safeguarding
+            else f"{changed.name} will no longer get safeguarding alerts."
+        )
         await self._reply(update, html.escape(text))
 
     async def _clear_menu(self, context: ContextTypes.DEFAULT_TYPE, member: StaffMember) -> None:
@@ -241,7 +289,10 @@ class StaffDesk:
         quotes = [
             fact
             for fact in reversed(facts)
-            if name in fact.themes and fact.kind in (None, "text") and fact.number is None
+            if name in fact.themes
+            and fact.kind in (None, "text")
+            and fact.number is None
+            and not fact.held_back  # a sign of risk: counted, never quoted
         ][:MORE_QUOTES]
         lines = [
             f"“<i>{html.escape(self.redact(fact.answer.strip()))}</i>” — "

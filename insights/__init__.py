@@ -1,4 +1,5 @@
-"""Offline text analysis of residents' answers: clean-up, sentiment, themes, key phrases, redaction.
+"""Offline text analysis of residents' answers: clean-up, sentiment, themes, key phrases, redaction,
+safeguarding signals.
 
 Runs once per answer when it arrives, so a digest is an aggregation, not a re-analysis. Only the
 parts of TextBlob that ship their data inside the package are used: no NLTK corpora, no network.
@@ -6,6 +7,14 @@ parts of TextBlob that ship their data inside the package are used: no NLTK corp
 
 from insights.analysis import Analyser, Analysis, analyse
 from insights.redact import redact
+from insights.safeguarding import (
+    SafeguardingError,
+    SafeguardingList,
+    Signal,
+    load_safeguarding,
+    parse_safeguarding,
+    shipped_safeguarding,
+)
 from insights.sentiment import AsksFor, Tone
 from insights.themes import (
     CatalogueError,
@@ -21,12 +30,18 @@ __all__ = [
     "Analysis",
     "AsksFor",
     "CatalogueError",
+    "SafeguardingError",
+    "SafeguardingList",
+    "Signal",
     "Theme",
     "ThemeCatalogue",
     "Tone",
     "analyse",
     "load_catalogue",
+    "load_safeguarding",
     "parse_catalogue",
+    "parse_safeguarding",
     "redact",
     "shipped_catalogue",
+    "shipped_safeguarding",
 ]

@@ -68,6 +68,7 @@ class Digest:
     emerging: tuple[tuple[str, int], ...]
     scales: tuple[ScaleSummary, ...]
     tones: dict[str, int] = field(default_factory=dict)
+    held_back: int = 0  # answers with a sign of risk: in the counts, never in the quotes
 
     @property
     def negative_share(self) -> float:
@@ -165,4 +166,5 @@ def build_digest(
         emerging=emerging_phrases(figures.unthemed_phrases, covered),
         scales=tuple(ScaleSummary(q, average, n) for q, average, n in figures.scales),
         tones=dict(figures.tones),
+        held_back=figures.held_back,
     )

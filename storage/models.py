@@ -47,6 +47,8 @@ class NewAnswer:
     kind: str | None = None
     asks_for: str | None = None
     analysed: Analysed | None = None
+    # Safeguarding categories found in it: the answer is then counted, never quoted.
+    safeguarding: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,17 @@ class Turn:
     answer: NewAnswer | None = None
     update_id: int | None = None
     replies: str | None = None
+    alert: Alert | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A safeguarding alert an answer raised: the messages to the contacts, and what the audit
+    log keeps of it (the pseudonym, the flow and step, the categories, who was alerted).
+    """
+
+    messages: tuple[OutgoingMessage, ...]
+    audit: dict[str, object]
 
 
 class UpdateStatus(StrEnum):
@@ -151,6 +164,7 @@ class AnswerFact:
     sentiment: float | None
     tone: str | None
     key_phrases: tuple[str, ...]
+    held_back: bool = False  # a safeguarding signal: counted, never quoted
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,7 @@ class PeriodFigures:
     theme_tones: dict[str, dict[str, int]]  # theme → tone → answers ("" for no tone)
     scales: tuple[tuple[str, float, int], ...]  # question, average, answers
     unthemed_phrases: dict[str, int]  # key phrases of answers no theme covered
+    held_back: int = 0  # answers with a sign of risk: counted, never quoted
 
     def theme_count(self, theme: str) -> int:
         """How many answers carried this theme."""

@@ -406,8 +406,8 @@ class SQLiteStorage:
             cursor = await db.execute(
                 "INSERT INTO answers (resident_id, session_id, flow_id, flow_version, step_id,"
                 " question, answer, number, answered_at, update_id, kind, asks_for,"
-                " themes, sentiment, tone, key_phrases)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " themes, sentiment, tone, key_phrases, safeguarding)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn.resident_id,
                     session_id,
@@ -424,7 +424,8 @@ class SQLiteStorage:
                     _joined(found.themes) if found else None,
                     found.sentiment if found else None,
                     found.tone if found else None,
-                    _joined(found.key_phrases) if found else None,
+                    _joined(found.key_phrases) if found and not answer.safeguarding else None,
+                    _joined(answer.safeguarding) if answer.safeguarding else None,
                 ),
             )
             if found and found.themes:
@@ -437,6 +438,13 @@ class SQLiteStorage:
                     "UPDATE residents SET follow_up_consent = ? WHERE id = ?",
                     (int(answer.follow_up_consent), turn.resident_id),
                 )
+        if turn.alert is not None:
+            # Queued with the answer itself: an answer is never stored without its alert.
+            await self._insert_outgoing(db, turn.alert.messages)
+            await db.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 0, ?, ?)",
+                (now, "safeguarding alert", json.dumps(turn.alert.audit, default=str)),
+            )
         if turn.update_id is not None:
             await db.execute(
                 "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?",
@@ -711,6 +719,23 @@ class SQLiteStorage:
             await db.execute("DELETE FROM staff WHERE id = ?", (staff_id,))
         return _staff(row)
 
+    async def set_safeguarding(self, staff_id: int, contact: bool) -> StaffMember | None:
+        """Make a member of staff a safeguarding contact, or not; None if there is no such one."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE staff SET safeguarding = ? WHERE id = ? RETURNING *",
+                (int(contact), staff_id),
+            )
+            row = await cursor.fetchone()
+        return None if row is None else _staff(row)
+
+    async def safeguarding_staff(self) -> list[StaffMember]:
+        """The staff marked as safeguarding contacts who can still be written to."""
+        rows = await self._fetchall(
+            "SELECT * FROM staff WHERE safeguarding = 1 AND blocked_at IS NULL ORDER BY id"
+        )
+        return [_staff(row) for row in rows]
+
     async def set_chat_blocked(self, chat_id: int) -> None:
         """Record that whoever is in this chat (staff or resident) has blocked the bot."""
         async with self._transaction() as db:
@@ -776,7 +801,8 @@ class SQLiteStorage:
         """Every answer given in [start, end), with what the analysis found in it."""
         rows = await self._fetchall(
             "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
-            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases FROM answers a"
+            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases,"
+            " a.safeguarding IS NOT NULL FROM answers a"
             " JOIN residents r ON r.id = a.resident_id"
             " WHERE a.answered_at >= ? AND a.answered_at < ? ORDER BY a.answered_at, a.id",
             (_stamp(start), _stamp(end)),
@@ -789,7 +815,8 @@ class SQLiteStorage:
         in_span = "a.answered_at >= ? AND a.answered_at < ?"
         totals = await self._fetchone(
             "SELECT COUNT(DISTINCT a.resident_id), COUNT(*), SUM(a.tone = 'negative'),"
-            " SUM(a.tone = 'neutral'), SUM(a.tone = 'positive')"
+            " SUM(a.tone = 'neutral'), SUM(a.tone = 'positive'),"
+            " SUM(a.safeguarding IS NOT NULL)"
             f" FROM answers a WHERE {in_span}",
             span,
         )
@@ -827,6 +854,7 @@ class SQLiteStorage:
             theme_tones=theme_tones,
             scales=tuple((question, float(average), count) for question, average, count in scales),
             unthemed_phrases=dict(unthemed),
+            held_back=int(totals[5] or 0) if totals else 0,
         )
 
     async def quote_candidates(
@@ -839,11 +867,13 @@ class SQLiteStorage:
         """
         rows = await self._fetchall(
             "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
-            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases"
+            " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases,"
+            " a.safeguarding IS NOT NULL"
             " FROM answer_themes t JOIN answers a ON a.id = t.answer_id"
             " JOIN residents r ON r.id = a.resident_id"
             " WHERE t.theme = ? AND a.answered_at >= ? AND a.answered_at < ?"
             " AND a.kind = 'text' AND length(a.answer) BETWEEN ? AND ?"
+            " AND a.safeguarding IS NULL"
             " ORDER BY t.answer_id DESC LIMIT ?",
             (theme, _stamp(start), _stamp(end), SHORTEST_QUOTE, READABLE_QUOTE, pool),
         )
@@ -881,6 +911,16 @@ class SQLiteStorage:
             )
             added += cursor.rowcount
         return added
+
+    async def enqueue_reply(self, update_id: int, messages: Iterable[OutgoingMessage]) -> None:
+        """Queue the answer to an update and mark the update done, in one transaction."""
+        async with self._transaction() as db:
+            await self._insert_outgoing(db, messages)
+            now = _stamp(self._clock())
+            await db.execute(
+                "UPDATE updates SET processed_at = ?, replied_at = ? WHERE update_id = ?",
+                (now, now, update_id),
+            )
 
     async def claim_due(self, limit: int = 20, hold: float = 60.0) -> list[QueuedMessage]:
         """Take messages that may go out now, oldest first, so no other sender takes them too.
@@ -924,11 +964,14 @@ class SQLiteStorage:
             )
 
     async def mark_sent(self, message_id: int) -> None:
-        """Record that a queued message went out."""
+        """Record that a queued message went out; its attachment is not kept once sent.
+
+        (A resident's data export, or a digest's answers, must not stay behind in the outbox.)
+        """
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL"
-                " WHERE id = ?",
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL,"
+                " attachment = NULL WHERE id = ?",
                 (_stamp(self._clock()), message_id),
             )
 
@@ -981,6 +1024,7 @@ def _fact(row: sqlite3.Row) -> AnswerFact:
         sentiment=row[9],
         tone=row[10],
         key_phrases=_split(row[11]),
+        held_back=bool(row[12]),
     )
 
 

@@ -45,6 +45,30 @@ async def test_mydata_sends_everything_stored_about_the_resident(
     )
 
 
+async def test_mydata_goes_through_the_outbox_and_survives_a_refusal_and_a_restart(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """A failed send of the file is tried again, after a restart too; it arrives once, and the
+    copy waiting in the outbox is not kept once it has gone.
+    """
+    zara = tg.resident(ZARA, first_name="Zara")
+    await answer_some(zara)
+    tg.fail("sendDocument", 500)
+    zara.send("/mydata")
+    await tg.wait_for_call("sendDocument")
+    await zara.no_reply(within=2.1)  # the outbox waits 2 s before trying again
+    await bot.restart()
+    sent = await said(zara)
+    assert sent.filename == "my-data.json"
+    assert json.loads(sent.document or b"")["answers"][0]["answer"] == WORDS
+    await zara.no_reply(within=1.5)
+    with sqlite3.connect(bot.settings.database) as db:
+        kept = db.execute("SELECT attachment, sent_at FROM outbox WHERE key LIKE 'mydata:%'")
+        assert [(attachment, sent_at is not None) for attachment, sent_at in kept] == [
+            (None, True)
+        ]
+
+
 async def test_forgetme_deletes_everything_of_theirs_from_every_table(
     tg: FakeTelegram, bot: RunningBot
 ) -> None:
