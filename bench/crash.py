@@ -192,7 +192,7 @@ async def run(
 
 
 async def _exported(database: Path) -> Counter[str]:
-    """The answers `whatmatters export --format jsonl` prints, counted by their text."""
+    """The answers `whatmatters export --format jsonl --as-written` prints, counted by text."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
     env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=str(database))
     process = await asyncio.create_subprocess_exec(
@@ -202,6 +202,7 @@ async def _exported(database: Path) -> Counter[str]:
         "export",
         "--format",
         "jsonl",
+        "--as-written",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -13,6 +13,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
+from insights.yamlfile import InsightsFileError
 from storage import ExportRow, SQLiteStorage
 
 EXPORT_COLUMNS = (
@@ -96,6 +98,19 @@ def _parser() -> argparse.ArgumentParser:
         "--output", "-o", type=Path, help="where to write (default: FILE-analysed.csv)"
     )
 
+    guard = commands.add_parser(
+        "safeguarding", help="check the list of signs of risk, or try it on some words"
+    )
+    guard_commands = guard.add_subparsers(dest="guard_command", required=True, metavar="ACTION")
+    check = guard_commands.add_parser(
+        "check", help="check a list file for mistakes, and show the help residents are offered"
+    )
+    check.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="default: WHATMATTERS_SAFEGUARDING"
+    )
+    test = guard_commands.add_parser("test", help="which signs the list finds in these words")
+    test.add_argument("texts", nargs="+", metavar="TEXT")
+
     backup = commands.add_parser("backup", help="a consistent copy of the database, while it runs")
     backup.add_argument("file", type=Path, metavar="FILE")
     restore = commands.add_parser("restore", help="put a backup back (not while the bot runs)")
@@ -105,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--output", "-o", type=Path, help="write to FILE instead of the screen")
+    export.add_argument(
+        "--as-written",
+        action="store_true",
+        help="answers exactly as residents wrote them; by default phone numbers, emails, "
+        "postcodes, street addresses and card numbers are replaced, as in everything staff see",
+    )
     return parser
 
 
@@ -134,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "digest": _digest,
         "analyse": _analyse,
+        "safeguarding": _safeguarding,
         "backup": _backup,
         "restore": _restore,
     }
@@ -146,6 +168,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.app import build_application, serve
 
+    try:  # the admin-edited files, read now so that a mistake is one clear line
+        settings.theme_catalogue()
+        settings.safeguarding_list()
+    except InsightsFileError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 2
     lock = _running_lock(settings)
     if lock is None:
         print("whatmatters: the bot is already running on this database", file=sys.stderr)
@@ -174,6 +202,36 @@ def _running_lock(settings: Settings) -> TextIO | None:
         handle.close()
         return None
     return handle  # kept open (and so locked) until the process ends
+
+
+def _safeguarding(args: argparse.Namespace, settings: Settings) -> int:
+    from insights import load_safeguarding
+
+    try:
+        if args.guard_command == "check" and args.file is not None:
+            signs = load_safeguarding(args.file)
+        else:
+            signs = settings.safeguarding_list()
+    except InsightsFileError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 1
+    if args.guard_command == "test":
+        for text in args.texts:
+            found = signs.find(text)
+            named = "; ".join(f'{s.label} ("{s.phrase}")' for s in found) or "no sign"
+            print(f"{text!r}: {named}")
+        return 0
+    for category in signs.categories:
+        print(
+            f"{category.name}: {category.label} — {len(category.phrases)} phrases, "
+            f"{len(category.only_when_negated)} only when negated"
+        )
+    print(f"{len(signs.exceptions)} exceptions, {len(signs.helplines)} helplines\n")
+    print("In office hours, a resident is sent:\n")
+    print(signs.signposting(out_of_hours=False))
+    print("\nOut of office hours:\n")
+    print(signs.signposting(out_of_hours=True, reopens="Monday at 09:00"))
+    return 0
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -213,9 +271,10 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
 
     analyser = Analyser(settings.theme_catalogue())
     if args.keep:
-        return asyncio.run(chat_in_terminal(settings.database, args.flow_id, analyser))
+        return asyncio.run(chat_in_terminal(settings.database, args.flow_id, analyser, settings))
     with tempfile.TemporaryDirectory() as folder:
-        return asyncio.run(chat_in_terminal(Path(folder) / "try.db", args.flow_id, analyser))
+        database = Path(folder) / "try.db"
+        return asyncio.run(chat_in_terminal(database, args.flow_id, analyser, settings))
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
@@ -372,6 +431,10 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             return await storage.export_rows(since)
 
     found = asyncio.run(rows())
+    if not args.as_written:
+        from insights import redact
+
+        found = [replace(row, answer=redact(row.answer)) for row in found]
     if args.output:
         with args.output.open("w", encoding="utf-8", newline="") as out:
             write_export(found, out, args.format, settings)

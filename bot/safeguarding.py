@@ -136,7 +136,7 @@ class Safeguard:
         if len(words) > LONGEST_QUOTE:
             words = (
                 f"{words[:LONGEST_QUOTE]}… ({len(words):,} characters in all; "
-                "`whatmatters export` on the server has the whole answer)"
+                "`whatmatters export --as-written` on the server has the whole answer)"
             )
         when = now.astimezone(self.settings.zone)
         help_sent = "out-of-hours" if closed else "office-hours"

@@ -10,6 +10,8 @@ from pathlib import Path
 from bot import wording
 from bot.conversation import Conversations
 from bot.library import FlowLibrary, UnknownFlow
+from bot.safeguarding import Safeguard
+from bot.settings import Settings
 from conversations.engine import Input, Message, Press, Text
 from insights import Analyser
 from storage import SQLiteStorage
@@ -51,6 +53,7 @@ async def chat_in_terminal(
     database: Path,
     flow_id: str | None,
     analyser: Analyser,
+    settings: Settings | None = None,
     ask: Ask = input,
     out: Callable[[str], None] = print,
 ) -> int:
@@ -58,7 +61,13 @@ async def chat_in_terminal(
     async with SQLiteStorage(database) as storage:
         library = FlowLibrary(storage)
         await library.install_shipped()
-        conversations = Conversations(storage, library, analyser)
+        # Residents' side only: the help a sign of risk brings is shown, nobody is alerted.
+        safeguard = (
+            None
+            if settings is None
+            else Safeguard(settings, storage, settings.safeguarding_list(), alert_contacts=False)
+        )
+        conversations = Conversations(storage, library, analyser, safeguard)
         resident = await storage.resident(TERMINAL_USER_ID, TERMINAL_USER_ID)
         out("Type your answers; type a number to press a button. /stop, /help, /quit.\n")
         try:

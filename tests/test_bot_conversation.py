@@ -87,6 +87,28 @@ async def test_a_resident_completes_the_flow_and_their_answers_are_exported(
     assert [json.loads(line)["answer"] for line in lines][2:] == ["4", "yes"]
 
 
+async def test_the_export_replaces_personal_details_unless_asked_for_answers_as_written(
+    tg: FakeTelegram,
+    bot: RunningBot,
+    database: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Privacy by default: `export` redacts as staff quotes are; `--as-written` does not."""
+    sam = tg.resident(SAM)
+    await answer_up_to_first_question(sam)
+    words = "Call me on 07700 900123 or write to sam@example.org about the lift at 12 Mill Lane"
+    sam.send(words)
+    await said(sam)
+
+    redacted = next(csv.DictReader(io.StringIO(await export(database, monkeypatch))))["answer"]
+    assert "07700 900123" not in redacted
+    assert "sam@example.org" not in redacted
+    assert "12 Mill Lane" not in redacted
+    assert redacted.startswith("Call me on ")
+    as_written = await export(database, monkeypatch, "--as-written", "--format", "jsonl")
+    assert json.loads(as_written.splitlines()[0])["answer"] == words
+
+
 async def test_a_resident_who_declines_consent_has_no_answers_stored(
     tg: FakeTelegram, bot: RunningBot
 ) -> None:

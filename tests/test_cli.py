@@ -238,3 +238,51 @@ def test_validate_warns_of_missing_translations_without_failing(tmp_path: Path) 
     result = whatmatters("flows", "validate", str(flow), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert 'line 7, step "q" → text: no "cy" translation' in result.stdout
+
+
+def test_safeguarding_check_shows_the_list_and_the_help_and_names_mistakes(
+    tmp_path: Path,
+) -> None:
+    """`safeguarding check` summarises the shipped list and both wordings; a bad file is named."""
+    result = whatmatters("safeguarding", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "self-harm: Self-harm or suicide" in result.stdout
+    assert "116 123" in result.stdout
+    assert "Monday at 09:00" in result.stdout  # the out-of-hours wording, filled in
+    broken = tmp_path / "signs.yaml"
+    broken.write_text("categories:\n  - name: self-harm\n    labl: Self-harm\n", encoding="utf-8")
+    result = whatmatters("safeguarding", "check", str(broken), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "signs.yaml, line 3" in result.stderr
+    # The bot will not start on it either, and says why in one line.
+    env = {"WHATMATTERS_SAFEGUARDING": str(broken), "WHATMATTERS_BOT_TOKEN": "1:x"}
+    result = whatmatters("run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "signs.yaml, line 3" in result.stderr
+
+
+def test_safeguarding_test_says_which_signs_words_carry(tmp_path: Path) -> None:
+    """An admin can try phrases before relying on them."""
+    result = whatmatters(
+        "safeguarding", "test", "I don't want to die", "The cake was to die for", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().splitlines()
+    assert "Self-harm or suicide" in first
+    assert second.endswith("no sign")
+
+
+def test_try_shows_the_help_a_sign_of_risk_brings_and_alerts_nobody(tmp_path: Path) -> None:
+    """The terminal shows what a resident would see; no alert is queued for anyone."""
+    typed = "\n".join(["1", "Some days I just want to die", "/quit", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db"), "WHATMATTERS_ADMINS": "900"}
+    result = whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "116 123" in result.stdout
+    with sqlite3.connect(tmp_path / "kept.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+        (detail,) = db.execute(
+            "SELECT detail FROM audit_log WHERE action = 'safeguarding alert'"
+        ).fetchone()
+    assert json.loads(detail)["alerted"] == []
