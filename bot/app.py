@@ -424,8 +424,10 @@ class ResidentChat:
         bot = context.bot
         pace = self.flood.note(resident.chat_id)
         if pace is not Pace.NORMAL:
-            # A burst: everything is still taken in and stored; it is answered only once.
-            messages = [Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else []
+            # A burst: everything is still taken in and stored; it is answered only once. Help
+            # after a sign of risk goes out whatever the pace.
+            urgent = [message for message in messages if message.urgent]
+            messages = urgent + ([Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else [])
         try:
             for message in messages:
                 await bot.send_message(

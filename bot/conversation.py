@@ -35,7 +35,11 @@ def replies_to_json(messages: Sequence[Message]) -> str:
     """Messages as JSON, kept with the update so a reply lost in a crash can be sent again."""
     return json.dumps(
         [
-            {"text": m.text, "buttons": [[b.label, b.step_id, b.value] for b in m.buttons]}
+            {
+                "text": m.text,
+                "buttons": [[b.label, b.step_id, b.value] for b in m.buttons],
+                **({"urgent": True} if m.urgent else {}),
+            }
             for m in messages
         ]
     )
@@ -44,7 +48,11 @@ def replies_to_json(messages: Sequence[Message]) -> str:
 def replies_from_json(text: str) -> list[Message]:
     """Messages kept by `replies_to_json`."""
     return [
-        Message(item["text"], tuple(Button(*button) for button in item["buttons"]))
+        Message(
+            item["text"],
+            tuple(Button(*button) for button in item["buttons"]),
+            item.get("urgent", False),
+        )
         for item in json.loads(text)
     ]
 
@@ -145,7 +153,7 @@ class Conversations:
             resident, flow, answer.step_id, answer.question, answer.text, signals, update_id
         )
         # Help at once, then the conversation goes on as it would: nothing says "flagged".
-        help_now = Message(self.safeguard.signposting())
+        help_now = Message(self.safeguard.signposting(), urgent=True)
         return [help_now, *outcome.messages], alert, tuple(s.category for s in signals)
 
     async def languages(self, resident: Resident) -> tuple[Flow, str | None]:

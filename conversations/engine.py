@@ -120,6 +120,8 @@ class Message:
 
     text: str
     buttons: tuple[Button, ...] = ()
+    # Help that must reach the resident whatever else is held back (a burst of messages).
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

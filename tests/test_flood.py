@@ -48,3 +48,29 @@ async def test_a_burst_of_30_messages_gets_one_slow_down_and_loses_nothing(
     assert texts.count(wording.SLOW_DOWN) == 1
     rows = await bot.storage.export_rows()
     assert [row.answer for row in rows] == ["Message number 0", "Message number 1"]
+
+
+async def test_help_after_a_sign_of_risk_gets_through_a_burst(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """Replies are held back in a burst, but never the helplines a sign of risk brings."""
+    sam = tg.resident(501)
+    sam.send("/start")
+    await said(sam)
+    sam.press("Yes")
+    await said(sam)
+    for _ in range(25):
+        sam.send("/help")
+    risky = sam.send("I can't go on, I want to end my life")
+    await tg.wait_until_confirmed(risky, timeout=10)
+    sent = tg.messages_to(501)
+    for _ in range(100):  # at most 5 s for the answer to be processed and its replies sent
+        sent = tg.messages_to(501)
+        if any("116 123" in message.plain for message in sent):
+            break
+        await asyncio.sleep(0.05)
+    assert any("116 123" in message.plain for message in sent)
+    assert [message.text for message in sent].count(wording.SLOW_DOWN) == 1
+    assert [row.answer for row in await bot.storage.export_rows()] == [
+        "I can't go on, I want to end my life"
+    ]
