@@ -291,9 +291,16 @@ class SQLiteStorage:
         """Delete everything stored about a resident, in every table (/forgetme)."""
         async with self._transaction() as db:
             # Answers, their themes, sessions and queued messages go with the resident row.
+            # Messages to them, and safeguarding alerts about them (which quote their words).
             await db.execute(
-                "DELETE FROM outbox WHERE resident_id = ? OR chat_id = ?",
-                (resident.id, resident.chat_id),
+                "DELETE FROM outbox WHERE resident_id = ? OR chat_id = ? OR key LIKE ?",
+                (resident.id, resident.chat_id, f"safeguarding:{resident.id}:%"),
+            )
+            # The audit log keeps that an alert was raised, no longer about whom.
+            await db.execute(
+                "UPDATE audit_log SET detail = json_set(detail, '$.resident', ?)"
+                " WHERE action = 'safeguarding alert' AND json_extract(detail, '$.resident') = ?",
+                ("a resident whose data was deleted at their request", resident.pseudonym),
             )
             await db.execute(
                 f"DELETE FROM updates WHERE {_SENT_BY} = ?", (resident.telegram_user_id,)
@@ -310,6 +317,10 @@ class SQLiteStorage:
                 "DELETE FROM answers WHERE answered_at < ?", (_stamp(cutoff),)
             )
             await db.execute("DELETE FROM updates WHERE received_at < ?", (_stamp(cutoff),))
+            # Digests and alerts that went out (or never could) quote answers too.
+            await db.execute(
+                "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < ?", (_stamp(cutoff),)
+            )
         return deleted.rowcount
 
     async def backup(self, target: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,7 +150,7 @@ async def test_the_answer_is_counted_in_the_digest_but_never_quoted(
 async def test_negated_phrases_count_both_ways_and_idioms_do_not(
     tg: FakeTelegram, start_bot: Any
 ) -> None:
-    """"I don't feel safe at home" is a sign; "I feel safe at home" and "to die for" are not."""
+    """ "I don't feel safe at home" is a sign; "I feel safe at home" and "to die for" are not."""
     await start_bot()
     lead = tg.resident(LEAD)
     for n, (words, is_sign) in enumerate(
@@ -225,3 +226,30 @@ async def test_with_no_contact_set_the_admins_get_the_alert(
     assert "A child at risk" in alert.plain or "child" in alert.plain.lower()
     entries = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
     assert entries[0][3]["alerted"] == [f"admin {ADMIN}"]
+
+
+async def test_forgetme_after_a_sign_of_risk_leaves_nothing_of_theirs_in_any_table(
+    tg: FakeTelegram, start_bot: Any
+) -> None:
+    """The alert's copy in the outbox goes; the audit log keeps that an alert was raised."""
+    bot = await start_bot()
+    sam, lead = tg.resident(SAM), tg.resident(LEAD)
+    await reach_first_question(sam)
+    await answer(sam, AT_RISK)
+    await said(lead)
+    pseudonym = (await bot.storage.resident(SAM, SAM)).pseudonym
+    sam.send("/forgetme")
+    await said(sam)
+    sam.press("Yes, delete it all")
+    await said(sam)
+
+    with sqlite3.connect(bot.settings.database) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                text = " ".join(str(value) for value in row)
+                assert pseudonym not in text, table
+                assert "want to die" not in text, table
+                assert str(SAM) not in text, table
+    actions = [entry[2] for entry in await bot.storage.audit_log()]
+    assert "safeguarding alert" in actions

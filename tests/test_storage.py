@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import NewAnswer, SQLiteStorage, Turn, UpdateStatus
+from storage.models import OutgoingMessage
 from storage.sqlite import migrations
 
 
@@ -181,3 +182,19 @@ async def test_retention_deletes_only_answers_older_than_the_period(
     assert [row.answer for row in await storage.export_rows()] == ["new"]
     assert (await storage.record_update(1, "{}")).status == UpdateStatus.NEW  # raw message gone
     assert await apply_retention(storage, 730) == 0
+
+
+async def test_retention_deletes_messages_sent_long_ago_from_the_outbox(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    """A digest or alert that went out over the period ago goes; one still waiting stays."""
+    from bot.app import apply_retention
+
+    await storage.enqueue([OutgoingMessage("d:1:7", 7, "sendMessage", "quotes of last year")])
+    (sent,) = await storage.claim_due()
+    await storage.mark_sent(sent.id)
+    clock.now += timedelta(days=731)
+    await storage.enqueue([OutgoingMessage("d:2:7", 7, "sendMessage", "waiting")])
+    await apply_retention(storage, 730)
+    assert [message.key for message in await storage.claim_due()] == ["d:2:7"]
+    assert await storage.sent_keys() == []
