@@ -170,7 +170,11 @@ async def run(
             await asyncio.sleep(rng.uniform(*up))
             await process.kill()
             outcome.kills += 1
-            await process.start()
+            try:
+                await process.start()
+            except TimeoutError:
+                tail = process.log.read_text(errors="replace").splitlines()[-40:]
+                raise RuntimeError("the bot did not start again:\n" + "\n".join(tail)) from None
             failed = [life for life in lives if life.done() and life.exception()]
             if failed:
                 raise failed[0].exception() or RuntimeError("a resident failed")

@@ -8,7 +8,7 @@ import html
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import time, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from telegram import (
     Message as TelegramMessage,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 
 # How often the outbox looks for messages due again (retries, and those queued by the CLI).
 OUTBOX_INTERVAL = 10.0
+# The longest wait between tries when Telegram does not answer at start-up, in seconds.
+STARTUP_LONGEST_WAIT = 60.0
 # How often reminders and expiry are looked for (they are set in hours or days).
 REMINDER_INTERVAL = 60.0
 
@@ -568,14 +570,41 @@ async def apply_retention(storage: SQLiteStorage, days: int) -> int:
     return deleted
 
 
+async def _when_telegram_answers(step: Callable[[], Awaitable[Any]], stop: asyncio.Event) -> bool:
+    """Run a start-up step that talks to Telegram, again and again while Telegram is down or
+    slow (waiting longer each time, up to a minute); False if told to stop meanwhile."""
+    delay = 1.0
+    for _ in range(100_000):
+        try:
+            await step()
+        except NetworkError as error:  # timeouts, refused connections, 5xx answers
+            log.warning("Telegram did not answer (%s); trying again in %.0f s", error, delay)
+        else:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return False
+        delay = min(delay * 2, STARTUP_LONGEST_WAIT)
+    return False
+
+
 async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
-    """Poll for updates until `stop` is set, with the same steps and hooks as `run_polling`."""
-    await app.initialize()
+    """Poll for updates until `stop` is set, with the same steps and hooks as `run_polling`.
+
+    An outage of Telegram at start-up is waited out, not a crash.
+    """
+    if not await _when_telegram_answers(app.initialize, stop):
+        return
     try:
         if app.post_init:
             await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        updater = app.updater
+        assert updater is not None
+        polling = await _when_telegram_answers(
+            lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES), stop
+        )
+        if not polling:
+            return
         await app.start()
         await stop.wait()
     finally:

@@ -187,7 +187,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         app = build_application(settings, SQLiteStorage(settings.database))
         await serve(app, stop)
 
-    asyncio.run(run())
+    from telegram.error import InvalidToken
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        print(
+            "whatmatters: Telegram refused the bot's token; check WHATMATTERS_BOT_TOKEN against "
+            "the one @BotFather gave you",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -21,6 +21,7 @@ from conversations.engine import (
     Message,
     Outcome,
     State,
+    Text,
     advance,
     begin,
     change_language,
@@ -81,8 +82,12 @@ class Conversations:
         update_id: int | None = None,
         flow_id: str | None = None,
         language: str | None = None,
+        first: Sequence[Message] = (),
     ) -> list[Message]:
-        """Resume the resident's flow where they left off, or begin the default one."""
+        """Resume the resident's flow where they left off, or begin the default one.
+
+        `first`: messages to send before the flow's own (help after a sign of risk).
+        """
         if resident.stopped:
             await self.storage.set_stopped(resident.id, False)
             resident = replace(resident, stopped=False)
@@ -94,34 +99,39 @@ class Conversations:
         chosen = resident.language or language
         if len(flow.languages) > 1 and flow.match_language(chosen) is None:
             # First contact with a flow in several languages, none of them known to be theirs.
-            messages = [wording.language_picker(flow.id, flow.languages)]
+            messages = [*first, wording.language_picker(flow.id, flow.languages)]
             await self.note_replies(update_id, messages)
             return messages
         # The language they chose, or else Telegram's; the flow's main one if it has no match.
         outcome = begin(flow, chosen)
-        await self._commit(resident.id, None, flow, version, outcome, update_id)
-        return list(outcome.messages)
+        messages = [*first, *outcome.messages]
+        await self._commit(resident.id, None, flow, version, outcome, update_id, replies=messages)
+        return messages
 
     async def handle(
         self, resident: Resident, inp: Input, *, update_id: int | None = None
     ) -> list[Message]:
         """Take one input from the resident within their current flow."""
         if resident.stopped:
-            messages = [Message(wording.STOPPED_HINT)]
+            help_now = await self._aside(resident, inp, None, None, update_id)
+            messages = [*help_now, Message(wording.STOPPED_HINT)]
             await self.note_replies(update_id, messages)
             return messages
         session = await self.storage.active_session(resident.id)
         if session is None:
             session = await self.storage.latest_session(resident.id)
             if session is None or isinstance(inp, Begin):
-                return await self.start(resident, update_id=update_id)
+                help_now = await self._aside(resident, inp, None, None, update_id)
+                return await self.start(resident, update_id=update_id, first=help_now)
             # The engine answers kindly that the conversation is over (finished, or declined).
         flow = await self.library.get(session.flow_id, session.flow_version)
         outcome = advance(flow, State.model_validate_json(session.state), inp)
         if not outcome.accepted:
             # Nothing changed: the flow stays where it was, so only the update is marked done.
-            await self.note_replies(update_id, outcome.messages)
-            return list(outcome.messages)
+            help_now = await self._aside(resident, inp, flow, session.step_id, update_id)
+            messages = [*help_now, *outcome.messages]
+            await self.note_replies(update_id, messages)
+            return messages
         messages, alert, signs = await self._safeguarding(resident, flow, outcome, update_id)
         await self._commit(
             resident.id,
@@ -137,6 +147,30 @@ class Conversations:
         if alert is not None and self.on_alert is not None:
             self.on_alert()
         return messages
+
+    async def _aside(
+        self,
+        resident: Resident,
+        inp: Input,
+        flow: Flow | None,
+        step_id: str | None,
+        update_id: int | None,
+    ) -> list[Message]:
+        """Words typed where no open answer was expected (before a conversation, after it, at
+        a button question, after /stop) are checked for signs of risk too: the contacts are
+        alerted at once, and the help to send first is returned."""
+        if self.safeguard is None or not isinstance(inp, Text):
+            return []
+        signals = self.safeguard.find(inp.text)
+        if not signals:
+            return []
+        alert = await self.safeguard.alert(
+            resident, flow, step_id, "", inp.text, signals, update_id
+        )
+        await self.storage.raise_alert(alert)
+        if self.on_alert is not None:
+            self.on_alert()
+        return [Message(self.safeguard.signposting(), urgent=True)]
 
     async def _safeguarding(
         self, resident: Resident, flow: Flow, outcome: Outcome, update_id: int | None

@@ -73,8 +73,8 @@ class Safeguard:
     async def alert(
         self,
         resident: Resident,
-        flow: Flow,
-        step_id: str,
+        flow: Flow | None,
+        step_id: str | None,
         question: str,
         answer: str,
         signals: Sequence[Signal],
@@ -86,7 +86,7 @@ class Safeguard:
         closed, _ = reopening(self.settings.staffed_hours, now.astimezone(self.settings.zone))
         audit: dict[str, object] = {
             "resident": resident.pseudonym,
-            "flow": flow.id,
+            "flow": flow.id if flow else None,
             "step": step_id,
             "signals": [signal.category for signal in signals],
             "phrases": [signal.phrase for signal in signals],
@@ -102,7 +102,7 @@ class Safeguard:
         moment = update_id if update_id is not None else int(now.timestamp() * 1000)
         messages = tuple(
             OutgoingMessage(
-                f"safeguarding:{resident.id}:{step_id}:{moment}:{chat_id}",
+                f"safeguarding:{resident.id}:{step_id or '-'}:{moment}:{chat_id}",
                 chat_id,
                 "sendMessage",
                 text,
@@ -124,7 +124,7 @@ class Safeguard:
     def _text(
         self,
         resident: Resident,
-        flow: Flow,
+        flow: Flow | None,
         question: str,
         answer: str,
         signals: Sequence[Signal],
@@ -140,15 +140,21 @@ class Safeguard:
             )
         when = now.astimezone(self.settings.zone)
         help_sent = "out-of-hours" if closed else "office-hours"
+        conversation = f"{flow.title} ({flow.id})" if flow else "none under way"
+        asked = question or "none (written outside an open question)"
+        counted = (
+            "It is counted in the digest but never quoted there."
+            if question
+            else "It was not an answer, so it is kept only with the raw messages."
+        )
         return (
-            f"⚠️ <b>Safeguarding</b>: an answer may show that someone is at risk "
+            f"⚠️ <b>Safeguarding</b>: a message may show that someone is at risk "
             f"({html.escape(labels)}).\n\n"
             f"Resident: <b>{html.escape(resident.pseudonym)}</b>\n"
-            f"Conversation: {html.escape(flow.title)} ({html.escape(flow.id)})\n"
-            f"Question: {html.escape(question)}\n"
+            f"Conversation: {html.escape(conversation)}\n"
+            f"Question: {html.escape(asked)}\n"
             f"Received: {when:%a %d %b %Y, %H:%M}\n\n"
             f"Their words:\n<blockquote>{html.escape(words)}</blockquote>\n\n"
             f"They were sent the {help_sent} helplines. The signs are found by matching words, so "
-            "this may be wrong: please read it and follow your safeguarding procedure. "
-            "It is counted in the digest but never quoted there."
+            f"this may be wrong: please read it and follow your safeguarding procedure. {counted}"
         )

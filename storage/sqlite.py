@@ -22,6 +22,7 @@ from typing import Any, Self
 import aiosqlite
 
 from storage.models import (
+    Alert,
     AnswerFact,
     ExportRow,
     FlowVersion,
@@ -922,6 +923,15 @@ class SQLiteStorage:
             )
             added += cursor.rowcount
         return added
+
+    async def raise_alert(self, alert: Alert) -> None:
+        """Queue a safeguarding alert and write it to the audit log, in one transaction."""
+        async with self._transaction() as db:
+            await self._insert_outgoing(db, alert.messages)
+            await db.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 0, ?, ?)",
+                (_stamp(self._clock()), "safeguarding alert", json.dumps(alert.audit, default=str)),
+            )
 
     async def enqueue_reply(self, update_id: int, messages: Iterable[OutgoingMessage]) -> None:
         """Queue the answer to an update and mark the update done, in one transaction."""

@@ -253,3 +253,52 @@ async def test_forgetme_after_a_sign_of_risk_leaves_nothing_of_theirs_in_any_tab
                 assert str(SAM) not in text, table
     actions = [entry[2] for entry in await bot.storage.audit_log()]
     assert "safeguarding alert" in actions
+
+
+async def test_words_typed_outside_an_open_question_are_checked_too(
+    tg: FakeTelegram, start_bot: Any
+) -> None:
+    """Before any conversation, at a button question, after saying no, after /stop: the help
+    comes first and the lead is alerted, but nothing becomes an answer."""
+    bot = await start_bot()
+    lead = tg.resident(LEAD)
+    risky = "I want to end my life"
+
+    first_contact = tg.resident(SAM + 20)
+    first_contact.send(risky)  # no /start: their very first message
+    help_now, welcome = await said(first_contact), await said(first_contact)
+    assert "116 123" in help_now.plain
+    assert welcome.labels == ["Yes", "No"]
+    assert "none under way" in (await said(lead)).plain
+
+    at_consent = tg.resident(SAM + 21)
+    at_consent.send("/start")
+    await said(at_consent)
+    at_consent.send(risky)  # typed where Yes or No is asked
+    help_now = await said(at_consent)
+    assert "116 123" in help_now.plain
+    assert "Yes or No" in (await said(at_consent)).plain  # then asked again, as usual
+    await said(lead)
+
+    declined = tg.resident(SAM + 22)
+    declined.send("/start")
+    await said(declined)
+    declined.press("No")
+    await said(declined)
+    declined.send(risky)
+    assert "116 123" in (await said(declined)).plain
+    await said(declined)
+    await said(lead)
+
+    stopped = tg.resident(SAM + 23)
+    stopped.send("/stop")
+    await said(stopped)
+    stopped.send(risky)
+    assert "116 123" in (await said(stopped)).plain
+    assert "/start" in (await said(stopped)).plain
+    await said(lead)
+
+    await lead.no_reply(within=0.3)
+    assert await bot.storage.count_answers() == 0
+    alerts = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
+    assert len(alerts) == 4
