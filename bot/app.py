@@ -593,7 +593,13 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Ev
 
     An outage of Telegram at start-up is waited out, not a crash.
     """
-    if not await _when_telegram_answers(app.initialize, stop):
+    try:
+        started = await _when_telegram_answers(app.initialize, stop)
+    except BaseException:
+        await app.bot.shutdown()  # its connections, opened for the getMe that failed
+        raise
+    if not started:
+        await app.bot.shutdown()
         return
     try:
         if app.post_init:
