@@ -64,9 +64,7 @@ async def test_mydata_goes_through_the_outbox_and_survives_a_refusal_and_a_resta
     await zara.no_reply(within=1.5)
     with sqlite3.connect(bot.settings.database) as db:
         kept = db.execute("SELECT attachment, sent_at FROM outbox WHERE key LIKE 'mydata:%'")
-        assert [(attachment, sent_at is not None) for attachment, sent_at in kept] == [
-            (None, True)
-        ]
+        assert [(attachment, sent_at is not None) for attachment, sent_at in kept] == [(None, True)]
 
 
 async def test_forgetme_deletes_everything_of_theirs_from_every_table(
