@@ -350,8 +350,15 @@ class ResidentChat:
                 await query.message.edit_reply_markup(None)
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Keep the first version of an edited answer, and say how to add to it."""
-        await self._say(update, context, wording.EDITED)
+        """Keep the first version of an edited answer, and say how to add to it; words added by
+        the edit are still looked at for signs of risk."""
+        edit = update.edited_message
+        resident = await self._resident(update)
+        words = (edit.text or edit.caption or "") if edit else ""
+        help_now = await self.conversations.aside(
+            resident, Text(words), None, None, update.update_id
+        )
+        await self.send(update, context, [*help_now, Message(wording.EDITED)])
 
     async def membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Note a resident blocking the bot, or unblocking it."""

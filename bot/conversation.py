@@ -113,7 +113,7 @@ class Conversations:
     ) -> list[Message]:
         """Take one input from the resident within their current flow."""
         if resident.stopped:
-            help_now = await self._aside(resident, inp, None, None, update_id)
+            help_now = await self.aside(resident, inp, None, None, update_id)
             messages = [*help_now, Message(wording.STOPPED_HINT)]
             await self.note_replies(update_id, messages)
             return messages
@@ -121,14 +121,14 @@ class Conversations:
         if session is None:
             session = await self.storage.latest_session(resident.id)
             if session is None or isinstance(inp, Begin):
-                help_now = await self._aside(resident, inp, None, None, update_id)
+                help_now = await self.aside(resident, inp, None, None, update_id)
                 return await self.start(resident, update_id=update_id, first=help_now)
             # The engine answers kindly that the conversation is over (finished, or declined).
         flow = await self.library.get(session.flow_id, session.flow_version)
         outcome = advance(flow, State.model_validate_json(session.state), inp)
         if not outcome.accepted:
             # Nothing changed: the flow stays where it was, so only the update is marked done.
-            help_now = await self._aside(resident, inp, flow, session.step_id, update_id)
+            help_now = await self.aside(resident, inp, flow, session.step_id, update_id)
             messages = [*help_now, *outcome.messages]
             await self.note_replies(update_id, messages)
             return messages
@@ -148,7 +148,7 @@ class Conversations:
             self.on_alert()
         return messages
 
-    async def _aside(
+    async def aside(
         self,
         resident: Resident,
         inp: Input,

@@ -302,3 +302,19 @@ async def test_words_typed_outside_an_open_question_are_checked_too(
     assert await bot.storage.count_answers() == 0
     alerts = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
     assert len(alerts) == 4
+
+
+async def test_an_answer_edited_to_show_a_sign_of_risk_still_gets_help_and_an_alert(
+    tg: FakeTelegram, start_bot: Any
+) -> None:
+    """The first version stays the answer; the edit's words are looked at all the same."""
+    bot = await start_bot()
+    sam, lead = tg.resident(SAM), tg.resident(LEAD)
+    await reach_first_question(sam)
+    await answer(sam, "The bus service")
+    sam.edit(sam.message_ids[-1], "The bus service. Honestly I want to kill myself most days")
+    help_now = await said(sam)
+    assert "116 123" in help_now.plain
+    assert "new message" in (await said(sam)).plain  # the usual word about edits
+    assert "kill myself" in (await said(lead)).plain
+    assert [row.answer for row in await bot.storage.export_rows()] == ["The bus service"]
