@@ -2,7 +2,8 @@
 
 Messages wait in the database's outbox until they have gone out, so a restart resumes where it
 stopped. A 429 is waited out for as long as Telegram asks; network errors are retried with
-growing pauses; a chat that blocked the bot is given up on and marked.
+growing pauses; a chat that blocked the bot is given up on and marked. Messages to one chat go
+out in the order they were queued, even when an earlier one has to be tried again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ Sleep = Callable[[float], Awaitable[Any]]
 MESSAGES_PER_SECOND = 25.0
 SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT = 1.0
 LONGEST_PAUSE = 300.0
+# How long a send waits for Telegram's answer. python-telegram-bot gives up after 5 s by default,
+# but a slow Telegram still delivers what it was sent: the outbox would then send the message
+# again and the chat would get it twice. So a send waits longer for a slow Telegram rather than
+# repeat itself; not so long that SIGTERM could not finish the send in hand within 10 s. A send
+# that outlives even this wait has an unknown outcome; it is retried like any network error,
+# preferring a message that arrives twice to one that never arrives.
+SEND_TIMEOUT = 8.0
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -48,20 +56,28 @@ class Outbox:
         per_second: float = MESSAGES_PER_SECOND,
         per_chat_interval: float = SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT,
         sleep: Sleep = asyncio.sleep,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.storage = storage
         self.bot = bot
+        self._send_timeout = send_timeout
         self._interval = 1.0 / per_second
         self._per_chat_interval = per_chat_interval
         self._sleep = sleep
         self._lock = asyncio.Lock()
         self._last_sent = 0.0
         self._last_sent_to: dict[int, float] = {}
+        # Chats whose messages wait behind an earlier one that must be tried again:
+        # chat id -> (that message's id, when it is due again).
+        self._held: dict[int, tuple[int, datetime]] = {}
 
     async def deliver(self, max_rounds: int = 1000) -> int:
         """Send every message that is due now; returns how many went out."""
         sent = 0
         async with self._lock:
+            # A hold whose message is due again is over: that message comes round first.
+            now = self.storage.now()
+            self._held = {chat: held for chat, held in self._held.items() if held[1] > now}
             for _ in range(max_rounds):
                 batch = await self.storage.claim_due()
                 if not batch:
@@ -85,31 +101,62 @@ class Outbox:
             await self._sleep(ready - now)
         self._last_sent = self._last_sent_to[chat_id] = time.monotonic()
 
+    async def _held_back(self, message: QueuedMessage) -> bool:
+        """Whether the message must wait behind an earlier one to its chat (it is postponed)."""
+        held = self._held.get(message.chat_id)
+        if held is None or held[0] >= message.id:
+            return False
+        due = held[1]
+        if due <= self.storage.now():
+            # The earlier message was due first, so it would have come round before this one;
+            # it has gone out (or been given up on) some other way.
+            del self._held[message.chat_id]
+            return False
+        await self.storage.postpone(message.id, due, "waiting for an earlier message to this chat")
+        return True
+
+    async def _hold(self, message: QueuedMessage, due: datetime, error: str) -> None:
+        """Postpone the message until `due`, and its chat's later messages with it."""
+        await self.storage.postpone(message.id, due, error)
+        held = self._held.get(message.chat_id)
+        if held is None or held[0] >= message.id:
+            self._held[message.chat_id] = (message.id, due)
+
+    def _done_with(self, message: QueuedMessage) -> None:
+        held = self._held.get(message.chat_id)
+        if held is not None and held[0] == message.id:
+            del self._held[message.chat_id]
+
     async def _send_one(self, message: QueuedMessage) -> str:
+        if await self._held_back(message):
+            return "held"
         await self._pace(message.chat_id)
         try:
             await self._call(message)
         except RetryAfter as error:
             wait = _retry_seconds(error)
             log.warning("Telegram asked to slow down for %.0f s", wait)
-            await self.storage.postpone(message.id, self._later(wait), "429 flood control")
+            await self._hold(message, self._later(wait), "429 flood control")
             await self._sleep(wait)  # flood control holds for the whole bot, not one chat
             return "flood"
         except Forbidden as error:
             log.info("giving up on %s: the chat has blocked the bot", message.key)
+            self._done_with(message)
             await self.storage.give_up(message.id, str(error))
             await self.storage.set_chat_blocked(message.chat_id)
             return "failed"
         except BadRequest as error:
             # Telegram will refuse the same request again; keep it for an operator to see.
             log.error("Telegram refused %s: %s", message.key, error)
+            self._done_with(message)
             await self.storage.give_up(message.id, str(error))
             return "failed"
         except NetworkError as error:
             pause = min(2.0 ** (message.attempts + 1), LONGEST_PAUSE)
             log.warning("could not send %s (%s); trying again in %.0f s", message.key, error, pause)
-            await self.storage.postpone(message.id, self._later(pause), str(error))
+            await self._hold(message, self._later(pause), str(error))
             return "retry"
+        self._done_with(message)
         await self.storage.mark_sent(message.id)
         return "sent"
 
@@ -129,6 +176,7 @@ class Outbox:
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=markup,
+                read_timeout=self._send_timeout,
             )
         elif message.method == "sendPhoto":
             await self.bot.send_photo(
@@ -137,6 +185,7 @@ class Outbox:
                 caption=message.text or None,
                 parse_mode=ParseMode.HTML,
                 filename=message.filename,
+                read_timeout=self._send_timeout,
             )
         elif message.method == "sendDocument":
             await self.bot.send_document(
@@ -145,6 +194,7 @@ class Outbox:
                 caption=message.text or None,
                 parse_mode=ParseMode.HTML,
                 filename=message.filename,
+                read_timeout=self._send_timeout,
             )
         else:
             raise BadRequest(f"unknown outbox method {message.method!r}")

@@ -98,7 +98,8 @@ class UploadedFile:
 class Call:
     """One Bot API request as the server received it (`at` is `time.monotonic()`).
 
-    `status`, `error` and `result` are filled in once the server has answered.
+    `status`, `error` and `result` are filled in once the server has answered; `held` is how many
+    seconds a hang (`hang`, or "hang" in `fail_randomly`) held it before that.
     """
 
     method: str
@@ -107,6 +108,7 @@ class Call:
     status: int | None = None
     error: str | None = None
     result: Any = None
+    held: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,8 +596,9 @@ class FakeTelegram:
         self._random: random.Random | None = None
         self._random_methods: frozenset[str] = frozenset()
         self._random_rate = 0.0
-        self._random_kinds: tuple[int, ...] = ()
+        self._random_kinds: tuple[int | str, ...] = ()
         self._random_retry_after = 1
+        self._random_hang = 0.0
 
         # When True (default), parse_mode text that Telegram would reject answers 400.
         self.strict_markup = True
@@ -745,16 +748,26 @@ class FakeTelegram:
         methods: Iterable[str],
         rate: float,
         seed: int = 0,
-        kinds: Sequence[int] = (429, 500, 502),
+        kinds: Sequence[int | str] = (429, 500, 502),
         *,
         retry_after: int = 1,
+        hang_for: float = 6.0,
     ) -> None:
-        """Make each call of `methods` fail with probability `rate`, an error code from `kinds`."""
+        """Make each call of `methods` fail with probability `rate`, a fault from `kinds`.
+
+        A kind is an error code to answer with (429 carries `retry_after`), or "hang": hold the
+        call `hang_for` seconds, then handle it normally, so a send still happens even if the
+        client gave up waiting, as with a slow Telegram.
+        """
+        unknown = [kind for kind in kinds if isinstance(kind, str) and kind != "hang"]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; use error codes or 'hang'")
         self._random = random.Random(seed)
         self._random_methods = frozenset(self.method_name(m) for m in methods)
         self._random_rate = rate
         self._random_kinds = tuple(kinds)
         self._random_retry_after = retry_after
+        self._random_hang = hang_for
 
     def hang(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the next `times` calls of `method` for `seconds` before handling them normally."""
@@ -967,7 +980,7 @@ class FakeTelegram:
         self._call_signals[name].fire()
         try:
             try:
-                result = await self._answer(name, params)
+                result = await self._answer(call, name, params)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise ApiError(
                     400, f"Bad Request: FakeTelegram could not handle it: {exc!r}"
@@ -981,12 +994,16 @@ class FakeTelegram:
         call.status, call.result = 200, result
         return self._json({"ok": True, "result": result})
 
-    async def _answer(self, name: str, params: JSONDict) -> Any:
+    async def _hold(self, call: Call, seconds: float) -> None:
+        started = time.monotonic()
+        if not self._closing:
+            await self._closed_signal.wait(seconds)
+        call.held += time.monotonic() - started
+
+    async def _answer(self, call: Call, name: str, params: JSONDict) -> Any:
         hangs = self._hangs.get(name)
         if hangs:
-            seconds = hangs.popleft()
-            if not self._closing:
-                await self._closed_signal.wait(seconds)
+            await self._hold(call, hangs.popleft())
         if name in self._refused:
             raise ApiError(400, "Bad Request: method refused")
         failures = self._failures.get(name)
@@ -998,9 +1015,13 @@ class FakeTelegram:
             and name in self._random_methods
             and self._random.random() < self._random_rate
         ):
-            code = self._random.choice(self._random_kinds)
-            retry_after = self._random_retry_after if code == 429 else None
-            raise ApiError(code, _default_description(code, retry_after), retry_after)
+            kind = self._random.choice(self._random_kinds)
+            if kind == "hang":
+                await self._hold(call, self._random_hang)
+            else:
+                code = int(kind)
+                retry_after = self._random_retry_after if code == 429 else None
+                raise ApiError(code, _default_description(code, retry_after), retry_after)
         if name in _BLOCKABLE and params.get("chat_id") in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if name == "getUpdates":

@@ -11,7 +11,15 @@ from typing import Any
 import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -238,6 +246,41 @@ async def test_hang_times_out_client(tg: FakeTelegram, bot: Bot) -> None:
     with pytest.raises(TimedOut):
         await bot.send_message(USER, "slow", read_timeout=0.1)
     assert (await sam.reply(timeout=2)).text == "slow"
+
+
+async def test_random_faults_follow_the_seed_and_a_random_hang_still_sends(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    """fail_randomly picks the same calls for the same seed; a "hang" holds a call past the
+    client's read timeout, and the message is delivered all the same."""
+    sam = tg.resident(USER)
+
+    async def outcomes() -> list[str]:
+        tg.fail_randomly(["sendMessage"], 0.5, seed=4, kinds=(500, "hang"), hang_for=0.6)
+        seen = []
+        for n in range(8):
+            try:
+                await bot.send_message(USER, f"m{n}", read_timeout=0.3)
+                seen.append("sent")
+            except TimedOut:
+                seen.append("hung")
+            except NetworkError:
+                seen.append("500")
+        return seen
+
+    first = await outcomes()
+    assert {"sent", "hung", "500"} <= set(first)
+    await asyncio.sleep(0.8)  # the held calls end and send
+    calls = tg.calls_to("sendMessage")
+    assert [call.held >= 0.5 for call in calls] == [seen == "hung" for seen in first]
+    assert [call.status for call in calls] == [500 if seen == "500" else 200 for seen in first]
+    delivered = [f"m{n}" for n, seen in enumerate(first) if seen != "500"]
+    assert sorted(message.text for message in sam.unread()) == delivered
+    assert await outcomes() == first
+    tg.clear_faults()
+    await asyncio.sleep(0.8)
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        tg.fail_randomly(["sendMessage"], 0.5, kinds=("slow",))
 
 
 async def test_parse_errors_like_telegram(tg: FakeTelegram, bot: Bot) -> None:
