@@ -16,6 +16,7 @@ from typing import Any
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -163,14 +164,10 @@ class StaffDesk:
 
     async def remove(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Remove a member of staff when an admin presses their Remove button."""
-        query = update.callback_query
-        assert query is not None
-        user = _user_id(update)
-        if not self.settings.is_admin(user):
-            await query.answer(NOT_ADMIN, show_alert=True)
-            await self.storage.mark_processed(update.update_id)
+        pressed = await self._admin_pressed(update)
+        if pressed is None:
             return
-        staff_id = int((query.data or "").rsplit(":", 1)[-1])
+        query, user, staff_id = pressed
         removed = await self.storage.remove_staff(staff_id)
         if removed is not None:
             await self.storage.audit(user, "remove staff", staff=removed.name, staff_id=staff_id)
@@ -181,14 +178,10 @@ class StaffDesk:
 
     async def safeguarding(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Make a member of staff a safeguarding contact, or not, at an admin's button press."""
-        query = update.callback_query
-        assert query is not None
-        user = _user_id(update)
-        if not self.settings.is_admin(user):
-            await query.answer(NOT_ADMIN, show_alert=True)
-            await self.storage.mark_processed(update.update_id)
+        pressed = await self._admin_pressed(update)
+        if pressed is None:
             return
-        staff_id = int((query.data or "").rsplit(":", 1)[-1])
+        query, user, staff_id = pressed
         current = next((m for m in await self.storage.staff_members() if m.id == staff_id), None)
         changed = (
             None
@@ -212,6 +205,17 @@ class StaffDesk:
             else f"{changed.name} will no longer get safeguarding alerts."
         )
         await self._reply(update, html.escape(text))
+
+    async def _admin_pressed(self, update: Update) -> tuple[CallbackQuery, int, int] | None:
+        """(the press, the admin, the staff id of the button), or None if not an admin's."""
+        query = update.callback_query
+        assert query is not None
+        user = _user_id(update)
+        if not self.settings.is_admin(user):
+            await query.answer(NOT_ADMIN, show_alert=True)
+            await self.storage.mark_processed(update.update_id)
+            return None
+        return query, user, int((query.data or "").rsplit(":", 1)[-1])
 
     async def _clear_menu(self, context: ContextTypes.DEFAULT_TYPE, member: StaffMember) -> None:
         try:

@@ -7,7 +7,7 @@ import sqlite3
 
 from bot import wording
 from bot.flood import BURST, WINDOW, FloodGauge, Pace
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import RunningBot, said
 
 
@@ -23,15 +23,21 @@ def test_the_gauge_counts_each_resident_over_a_sliding_window() -> None:
     assert gauge.note(1) == Pace.NORMAL
 
 
-async def test_a_burst_of_30_messages_gets_one_slow_down_and_loses_nothing(
-    tg: FakeTelegram, bot: RunningBot
-) -> None:
-    """30 messages in a burst: every one processed, answers stored, one polite slow-down."""
+async def at_the_first_question(tg: FakeTelegram) -> Resident:
+    """A resident who has started and agreed, and is asked the first open question."""
     sam = tg.resident(501)
     sam.send("/start")
     await said(sam)
     sam.press("Yes")
     await said(sam)
+    return sam
+
+
+async def test_a_burst_of_30_messages_gets_one_slow_down_and_loses_nothing(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """30 messages in a burst: every one processed, answers stored, one polite slow-down."""
+    sam = await at_the_first_question(tg)
     update_ids = [sam.send(f"Message number {n}") for n in range(30)]
     await tg.wait_until_confirmed(update_ids[-1], timeout=10)
     for _ in range(100):  # at most 5 s for the last ones to be processed
@@ -54,11 +60,7 @@ async def test_help_after_a_sign_of_risk_gets_through_a_burst(
     tg: FakeTelegram, bot: RunningBot
 ) -> None:
     """Replies are held back in a burst, but never the helplines a sign of risk brings."""
-    sam = tg.resident(501)
-    sam.send("/start")
-    await said(sam)
-    sam.press("Yes")
-    await said(sam)
+    sam = await at_the_first_question(tg)
     for _ in range(25):
         sam.send("/help")
     risky = sam.send("I can't go on, I want to end my life")
