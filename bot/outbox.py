@@ -38,6 +38,27 @@ LONGEST_PAUSE = 300.0
 # that outlives even this wait has an unknown outcome; it is retried like any network error,
 # preferring a message that arrives twice to one that never arrives.
 SEND_TIMEOUT = 8.0
+# Messages claimed at a time (enough chats to take in turn), and how long a claim keeps other
+# senders (`whatmatters digest send` beside the bot) off them: longer than sending a batch takes,
+# even through a slow Telegram. A sender that died releases its claims when it starts again.
+BATCH = 100
+CLAIM_HOLD = 300.0
+
+
+def _interleaved(batch: list[QueuedMessage]) -> list[QueuedMessage]:
+    """Each chat's first message, then each chat's second, and so on, each chat's in order.
+
+    A digest is three messages to each member of staff, queued one person after another; sent in
+    that order, every second message would wait out its chat's one-second spacing. Taking the
+    chats in turn keeps Telegram's overall pace instead.
+    """
+    seen: dict[int, int] = {}
+    ranked = []
+    for message in batch:  # already in queue order
+        rank = seen.get(message.chat_id, 0)
+        seen[message.chat_id] = rank + 1
+        ranked.append((rank, message.id, message))
+    return [message for _, _, message in sorted(ranked, key=lambda item: item[:2])]
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -79,7 +100,7 @@ class Outbox:
             now = self.storage.now()
             self._held = {chat: held for chat, held in self._held.items() if held[1] > now}
             for _ in range(max_rounds):
-                batch = await self.storage.claim_due()
+                batch = _interleaved(await self.storage.claim_due(limit=BATCH, hold=CLAIM_HOLD))
                 if not batch:
                     break
                 for n, message in enumerate(batch):

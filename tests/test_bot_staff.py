@@ -181,11 +181,12 @@ async def test_a_digest_interrupted_by_a_crash_is_finished_once(
     # Last week's digest has not gone out (there were no staff then): the next start sends it.
     process = BotProcess(tg, settings)
     await process.start()
-    # B's text has arrived; the sender now waits a second before B's next part: kill it there.
-    await tg.wait_for_message(staff[1].chat_id, count=2, timeout=20)
+    # Everyone's text has arrived (the chats are taken in turn); each chat's next part waits
+    # out its one-second spacing: kill the sender there.
+    await tg.wait_for_message(staff[2].chat_id, count=2, timeout=20)
     await asyncio.sleep(0.3)
     await process.kill()
-    assert len(tg.messages_to(staff[2].chat_id)) == 1  # only C's welcome so far
+    assert len(tg.messages_to(staff[0].chat_id)) == 2  # A's welcome and text, no more yet
     await process.start()
     try:
         for member in staff:

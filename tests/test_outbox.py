@@ -160,3 +160,19 @@ async def test_a_resident_who_stops_after_a_broadcast_is_queued_gets_nothing(
     await storage.set_stopped(resident.id, True)
     assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 0
     assert tg.messages_to(501) == []
+
+
+async def test_chats_are_taken_in_turn_each_in_its_own_order(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """Queued one person after another, a digest goes out first parts first: no chat's
+    one-second spacing holds up the others, and each chat still reads its parts in order."""
+    await queue_for_staff(tg, storage)
+    outbox = Outbox(storage, telegram_bot, sleep=Pauses())
+    assert await outbox.deliver() == 9
+    order = [(call.params["chat_id"], call.method) for call in tg.calls if call.method != "getMe"]
+    assert order == [
+        (chat_id, method)
+        for method in ("sendMessage", "sendPhoto", "sendDocument")
+        for chat_id in STAFF
+    ]
