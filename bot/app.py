@@ -379,7 +379,13 @@ class ResidentChat:
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error for operators; a resident only ever sees a kind apology."""
         log.error("error while handling an update", exc_info=context.error)
-        if not isinstance(update, Update) or update.effective_chat is None:
+        if not isinstance(update, Update):
+            return
+        # Handled, with an apology: not replayed at every start-up (a crash never gets here, so
+        # an update a crash cut short is still replayed).
+        with contextlib.suppress(Exception):
+            await self.storage.mark_failed(update.update_id)
+        if update.effective_chat is None:
             return
         if update.effective_chat.type != ChatType.PRIVATE:
             return

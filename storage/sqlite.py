@@ -210,6 +210,15 @@ class SQLiteStorage:
                 (_stamp(self._clock()), replies, update_id),
             )
 
+    async def mark_failed(self, update_id: int) -> None:
+        """Record that handling an update failed and was answered with an apology; replies kept
+        from before the failure are still sent again after a restart."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE updates SET processed_at = COALESCE(processed_at, ?) WHERE update_id = ?",
+                (_stamp(self._clock()), update_id),
+            )
+
     async def mark_replied(self, update_id: int) -> None:
         """Record that the replies to an update went out."""
         async with self._transaction() as db:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from bot import wording
+from bot.conversation import Conversations
 from bot.inbox import RecordingBot
 from storage import SQLiteStorage
 from tests.fake_telegram import FakeTelegram
@@ -110,3 +114,23 @@ async def test_group_chat_updates_are_not_replayed_after_a_restart(
     await sam.no_reply(within=0.5)
     assert len(tg.calls_to("sendMessage")) == 1
     assert await all_finished(bot.storage)
+
+
+async def test_an_update_whose_handling_failed_is_not_replayed_at_every_start(
+    tg: FakeTelegram, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error ends in one apology, not one more after each restart."""
+    sam = tg.resident(SAM)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a fault injected by the test")
+
+    monkeypatch.setattr(Conversations, "start", broken)
+    sam.send("/start")
+    assert (await said(sam)).text == wording.SOMETHING_WENT_WRONG
+    assert await all_finished(bot.storage)
+    monkeypatch.undo()
+    await bot.restart()
+    await sam.no_reply(within=0.5)
+    sam.send("/start")
+    assert (await said(sam)).labels == ["Yes", "No"]
