@@ -137,10 +137,11 @@ class OneAtATimePerResident(BaseUpdateProcessor):
 
 
 def _unreadable(message: TelegramMessage) -> Unreadable:
+    caption = message.caption or ""
     for kind in _UNREADABLE_KINDS:
         if getattr(message, kind, None):
-            return Unreadable(kind)
-    return Unreadable("message")
+            return Unreadable(kind, caption)
+    return Unreadable("message", caption)
 
 
 class ResidentChat:

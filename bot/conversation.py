@@ -22,6 +22,7 @@ from conversations.engine import (
     Outcome,
     State,
     Text,
+    Unreadable,
     advance,
     begin,
     change_language,
@@ -159,14 +160,19 @@ class Conversations:
         """Words typed where no open answer was expected (before a conversation, after it, at
         a button question, after /stop) are checked for signs of risk too: the contacts are
         alerted at once, and the help to send first is returned."""
-        if self.safeguard is None or not isinstance(inp, Text):
+        words = (
+            inp.text
+            if isinstance(inp, Text)
+            else inp.caption
+            if isinstance(inp, Unreadable)
+            else ""
+        )
+        if self.safeguard is None or not words:
             return []
-        signals = self.safeguard.find(inp.text)
+        signals = self.safeguard.find(words)
         if not signals:
             return []
-        alert = await self.safeguard.alert(
-            resident, flow, step_id, "", inp.text, signals, update_id
-        )
+        alert = await self.safeguard.alert(resident, flow, step_id, "", words, signals, update_id)
         await self.storage.raise_alert(alert)
         if self.on_alert is not None:
             self.on_alert()

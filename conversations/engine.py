@@ -84,9 +84,13 @@ class Press:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Something the engine cannot read, named by its kind: sticker, photo, voice, …"""
+    """Something the engine cannot read, named by its kind: sticker, photo, voice, …
+
+    `caption` is any words sent with it: never an answer, but looked at for signs of risk.
+    """
 
     kind: str
+    caption: str = ""
 
 
 Input: TypeAlias = Begin | Text | Press | Unreadable

@@ -318,3 +318,15 @@ async def test_an_answer_edited_to_show_a_sign_of_risk_still_gets_help_and_an_al
     assert "new message" in (await said(sam)).plain  # the usual word about edits
     assert "kill myself" in (await said(lead)).plain
     assert [row.answer for row in await bot.storage.export_rows()] == ["The bus service"]
+
+
+async def test_words_sent_with_a_photo_are_looked_at_too(tg: FakeTelegram, start_bot: Any) -> None:
+    """A caption is not an answer, but a sign of risk in it gets help and an alert."""
+    bot = await start_bot()
+    sam, lead = tg.resident(SAM), tg.resident(LEAD)
+    await reach_first_question(sam)
+    sam.send_photo(caption="This is where he hit me last night")
+    assert "0808 2000 247" in (await said(sam)).plain
+    assert "type" in (await said(sam)).plain  # and then, as ever, asked for typed words
+    assert "he hit me" in (await said(lead)).plain
+    assert await bot.storage.count_answers() == 0
