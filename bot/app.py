@@ -61,7 +61,7 @@ from conversations.engine import (
 )
 from insights import Analyser, redact
 from storage import Resident, SQLiteStorage, UpdateStatus
-from storage.models import OutgoingMessage
+from storage.models import ASKED_FOR, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ class ResidentChat:
             html.escape(wording.MY_DATA),
             filename="my-data.json",
             attachment=json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"),
+            priority=ASKED_FOR,
         )
         # Queued and marked done together: a crash after this sends it once, on restart.
         await self.storage.enqueue_reply(update.update_id, [export])

@@ -54,11 +54,11 @@ def _interleaved(batch: list[QueuedMessage]) -> list[QueuedMessage]:
     """
     seen: dict[int, int] = {}
     ranked = []
-    for message in batch:  # already in queue order
+    for message in batch:  # already in queue order, the most urgent first
         rank = seen.get(message.chat_id, 0)
         seen[message.chat_id] = rank + 1
-        ranked.append((rank, message.id, message))
-    return [message for _, _, message in sorted(ranked, key=lambda item: item[:2])]
+        ranked.append((-message.priority, rank, message.id, message))
+    return [item[-1] for item in sorted(ranked, key=lambda item: item[:3])]
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -125,8 +125,8 @@ class Outbox:
     async def _held_back(self, message: QueuedMessage) -> bool:
         """Whether the message must wait behind an earlier one to its chat (it is postponed)."""
         held = self._held.get(message.chat_id)
-        if held is None or held[0] >= message.id:
-            return False
+        if held is None or held[0] >= message.id or message.priority > 0:
+            return False  # a safeguarding alert or a resident's file waits for nothing
         due = held[1]
         if due <= self.storage.now():
             # The earlier message was due first, so it would have come round before this one;

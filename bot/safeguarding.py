@@ -19,7 +19,7 @@ from bot.settings import OfficeHours, Settings
 from conversations.model import Flow
 from insights import SafeguardingList, Signal
 from storage import Resident, SQLiteStorage
-from storage.models import Alert, OutgoingMessage
+from storage.models import URGENT, Alert, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class Safeguard:
                 chat_id,
                 "sendMessage",
                 text,
+                priority=URGENT,
             )
             for chat_id, _ in contacts
         )

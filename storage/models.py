@@ -180,6 +180,13 @@ class OutgoingMessage:
     # For a resident: sent only if they have not used /stop or blocked the bot by then.
     resident_id: int | None = None
     markup: str | None = None  # an inline keyboard, as Telegram's JSON
+    priority: int = 0  # higher goes first: URGENT (safeguarding), then ASKED_FOR (/mydata)
+
+
+# Outbox priorities: a safeguarding alert overtakes everything, a resident's own file overtakes
+# digests, reminders and broadcasts (which can be thousands of messages long).
+URGENT = 2
+ASKED_FOR = 1
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,7 @@ class QueuedMessage:
     attachment: bytes | None
     attempts: int
     markup: str | None = None
+    priority: int = 0
 
 
 @dataclass(frozen=True)

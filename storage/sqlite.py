@@ -915,8 +915,8 @@ class SQLiteStorage:
         for message in messages:
             cursor = await db.execute(
                 "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
-                " attachment, created_at, not_before, resident_id, markup)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " attachment, created_at, not_before, resident_id, markup, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.key,
                     message.chat_id,
@@ -928,6 +928,7 @@ class SQLiteStorage:
                     now,
                     message.resident_id,
                     message.markup,
+                    message.priority,
                 ),
             )
             added += cursor.rowcount
@@ -970,12 +971,17 @@ class SQLiteStorage:
             cursor = await db.execute(
                 "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
                 " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
-                " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
-                " RETURNING id, key, chat_id, method, text, filename, attachment, attempts, markup",
+                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                " ORDER BY priority DESC, id LIMIT ?)"
+                " RETURNING id, key, chat_id, method, text, filename, attachment, attempts, markup,"
+                " priority",
                 (_stamp(now + timedelta(seconds=hold)), _stamp(now), _stamp(now), limit),
             )
             rows = await cursor.fetchall()
-        return sorted((QueuedMessage(*row) for row in rows), key=lambda message: message.id)
+        return sorted(
+            (QueuedMessage(*row) for row in rows),
+            key=lambda message: (-message.priority, message.id),
+        )
 
     async def release(self, message_ids: Iterable[int]) -> None:
         """Hand claimed messages back unsent, for the next round."""

@@ -11,7 +11,7 @@ from telegram import Bot
 
 from bot.outbox import Outbox
 from storage import SQLiteStorage
-from storage.models import OutgoingMessage
+from storage.models import ASKED_FOR, URGENT, OutgoingMessage
 from tests.fake_telegram import FakeTelegram
 
 STAFF = [701, 702, 703]
@@ -176,3 +176,28 @@ async def test_chats_are_taken_in_turn_each_in_its_own_order(
         for method in ("sendMessage", "sendPhoto", "sendDocument")
         for chat_id in STAFF
     ]
+
+
+async def test_a_safeguarding_alert_overtakes_a_long_broadcast(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """Queued after 250 invitations, an alert (and a resident's own file) go out first."""
+    residents = list(range(5000, 5250))
+    for chat_id in residents:
+        tg.resident(chat_id)
+    await storage.enqueue(
+        OutgoingMessage(f"broadcast:x:{chat_id}", chat_id, "sendMessage", "Tell us more?")
+        for chat_id in residents
+    )
+    await storage.enqueue(
+        [
+            OutgoingMessage("mydata:1", 701, "sendMessage", "Your data", priority=ASKED_FOR),
+            OutgoingMessage("safeguarding:1", 702, "sendMessage", "Alert", priority=URGENT),
+        ]
+    )
+    tg.resident(701)
+    tg.resident(702)
+    outbox = Outbox(storage, telegram_bot, sleep=Pauses())
+    assert await outbox.deliver() == 252
+    first = [call.params["chat_id"] for call in tg.calls_to("sendMessage")[:2]]
+    assert first == [702, 701]
