@@ -42,7 +42,7 @@ from bot.admin import FlowDesk
 from bot.conversation import Conversations, replies_from_json
 from bot.digest import Digests, last_scheduled
 from bot.flood import FloodGauge, Pace
-from bot.inbox import RecordingBot, replay_unfinished
+from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
@@ -201,7 +201,7 @@ class ResidentChat:
 
     async def once_per_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the raw update, and never process the same update twice."""
-        recorded = await self.storage.record_update(update.update_id, json.dumps(update.to_dict()))
+        recorded = await self.storage.record_update(update.update_id, raw_update(update))
         if recorded.status in (UpdateStatus.NEW, UpdateStatus.UNPROCESSED):
             return
         if recorded.status == UpdateStatus.UNREPLIED and update.effective_chat and recorded.replies:

@@ -31,6 +31,35 @@ SEND_CONNECTIONS = 256
 POLL_CONNECTIONS = 1
 
 
+# Who people are on Telegram, beyond their id: not needed to answer them, so not kept.
+_NAME_FIELDS = frozenset({"first_name", "last_name", "username"})
+# What a shared contact carries: a phone number and names, none of it needed.
+_CONTACT_FIELDS = frozenset({"phone_number", "vcard"})
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in _NAME_FIELDS:
+                if key == "first_name":
+                    kept[key] = ""  # python-telegram-bot needs the field to read a user back
+                continue
+            if key in _CONTACT_FIELDS:
+                continue
+            kept[key] = _scrubbed(item)
+        return kept
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
+def raw_update(update: Update) -> str:
+    """An update as kept in the database: all of it but Telegram names, usernames and shared
+    contacts' details, which answering never needs (data minimisation)."""
+    return json.dumps(_scrubbed(update.to_dict()))
+
+
 class RecordingBot(ExtBot[None]):
     """The application's bot, which stores each batch of updates as it fetches it."""
 
@@ -75,7 +104,7 @@ class RecordingBot(ExtBot[None]):
             # If this fails, the error reaches the polling loop, which polls again with the same
             # offset: Telegram sends the batch again, nothing is confirmed unstored.
             await self._inbox.record_updates(
-                [(update.update_id, json.dumps(update.to_dict())) for update in updates]
+                [(update.update_id, raw_update(update)) for update in updates]
             )
         return updates
 

@@ -235,7 +235,9 @@ class StaffDesk:
         if not code:
             await self._reply(update, "Please send the code with it, like this: /join K7PQ-3XRM")
             return
-        member = await self.storage.redeem_invite(code, user.id, chat.id, user.first_name)
+        # The first name is not kept with raw updates: one replayed after a crash has none.
+        name = user.first_name or f"Colleague {user.id % 10_000:04d}"
+        member = await self.storage.redeem_invite(code, user.id, chat.id, name)
         if member is None:
             await self._reply(
                 update,

@@ -5,6 +5,7 @@ update that a stop cut short is processed after the restart, once.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,23 @@ async def test_an_update_whose_handling_failed_is_not_replayed_at_every_start(
     await sam.no_reply(within=0.5)
     sam.send("/start")
     assert (await said(sam)).labels == ["Yes", "No"]
+
+
+async def test_names_usernames_and_shared_contacts_are_not_kept_with_raw_updates(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """Data minimisation: answering needs the ids, not who someone is on Telegram."""
+    samira = tg.resident(SAM, first_name="Samira", username="samira_k")
+    samira.send("/start")
+    await said(samira)
+    samira.send_contact()
+    await said(samira)
+    assert await all_finished(bot.storage)
+    with sqlite3.connect(bot.settings.database) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                text = " ".join(str(value) for value in row)
+                assert "Samira" not in text, table
+                assert "samira_k" not in text, table
+                assert "7700900123" not in text, table
