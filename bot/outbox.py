@@ -3,7 +3,9 @@
 Messages wait in the database's outbox until they have gone out, so a restart resumes where it
 stopped. A 429 is waited out for as long as Telegram asks; network errors are retried with
 growing pauses; a chat that blocked the bot is given up on and marked. Messages to one chat go
-out in the order they were queued, even when an earlier one has to be tried again.
+out in the order they were queued, even when an earlier one has to be tried again, and across
+restarts (storage hands out a chat's next message only once the one before has gone); only a
+safeguarding alert or a resident's own file overtakes.
 """
 
 from __future__ import annotations
@@ -88,17 +90,11 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._last_sent = 0.0
         self._last_sent_to: dict[int, float] = {}
-        # Chats whose messages wait behind an earlier one that must be tried again:
-        # chat id -> (that message's id, when it is due again).
-        self._held: dict[int, tuple[int, datetime]] = {}
 
     async def deliver(self, max_rounds: int = 1000) -> int:
         """Send every message that is due now; returns how many went out."""
         sent = 0
         async with self._lock:
-            # A hold whose message is due again is over: that message comes round first.
-            now = self.storage.now()
-            self._held = {chat: held for chat, held in self._held.items() if held[1] > now}
             for _ in range(max_rounds):
                 batch = _interleaved(await self.storage.claim_due(limit=BATCH, hold=CLAIM_HOLD))
                 if not batch:
@@ -122,62 +118,31 @@ class Outbox:
             await self._sleep(ready - now)
         self._last_sent = self._last_sent_to[chat_id] = time.monotonic()
 
-    async def _held_back(self, message: QueuedMessage) -> bool:
-        """Whether the message must wait behind an earlier one to its chat (it is postponed)."""
-        held = self._held.get(message.chat_id)
-        if held is None or held[0] >= message.id or message.priority > 0:
-            return False  # a safeguarding alert or a resident's file waits for nothing
-        due = held[1]
-        if due <= self.storage.now():
-            # The earlier message was due first, so it would have come round before this one;
-            # it has gone out (or been given up on) some other way.
-            del self._held[message.chat_id]
-            return False
-        await self.storage.postpone(message.id, due, "waiting for an earlier message to this chat")
-        return True
-
-    async def _hold(self, message: QueuedMessage, due: datetime, error: str) -> None:
-        """Postpone the message until `due`, and its chat's later messages with it."""
-        await self.storage.postpone(message.id, due, error)
-        held = self._held.get(message.chat_id)
-        if held is None or held[0] >= message.id:
-            self._held[message.chat_id] = (message.id, due)
-
-    def _done_with(self, message: QueuedMessage) -> None:
-        held = self._held.get(message.chat_id)
-        if held is not None and held[0] == message.id:
-            del self._held[message.chat_id]
-
     async def _send_one(self, message: QueuedMessage) -> str:
-        if await self._held_back(message):
-            return "held"
         await self._pace(message.chat_id)
         try:
             await self._call(message)
         except RetryAfter as error:
             wait = _retry_seconds(error)
             log.warning("Telegram asked to slow down for %.0f s", wait)
-            await self._hold(message, self._later(wait), "429 flood control")
+            await self.storage.postpone(message.id, self._later(wait), "429 flood control")
             await self._sleep(wait)  # flood control holds for the whole bot, not one chat
             return "flood"
         except Forbidden as error:
             log.info("giving up on %s: the chat has blocked the bot", message.key)
-            self._done_with(message)
             await self.storage.give_up(message.id, str(error))
             await self.storage.set_chat_blocked(message.chat_id)
             return "failed"
         except BadRequest as error:
             # Telegram will refuse the same request again; keep it for an operator to see.
             log.error("Telegram refused %s: %s", message.key, error)
-            self._done_with(message)
             await self.storage.give_up(message.id, str(error))
             return "failed"
         except NetworkError as error:
             pause = min(2.0 ** (message.attempts + 1), LONGEST_PAUSE)
             log.warning("could not send %s (%s); trying again in %.0f s", message.key, error, pause)
-            await self._hold(message, self._later(pause), str(error))
+            await self.storage.postpone(message.id, self._later(pause), str(error))
             return "retry"
-        self._done_with(message)
         await self.storage.mark_sent(message.id)
         return "sent"
 

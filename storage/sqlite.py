@@ -972,6 +972,12 @@ class SQLiteStorage:
                 "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
                 " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
                 " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                # Each chat reads its messages in the order they were queued, even when an
+                # earlier one waits to be tried again; only an alert may overtake.
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier"
+                " WHERE earlier.chat_id = outbox.chat_id AND earlier.id < outbox.id"
+                " AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL"
+                " AND earlier.priority >= outbox.priority)"
                 " ORDER BY priority DESC, id LIMIT ?)"
                 " RETURNING id, key, chat_id, method, text, filename, attachment, attempts, markup,"
                 " priority",

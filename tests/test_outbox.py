@@ -139,11 +139,11 @@ async def test_a_restart_mid_delivery_finishes_once(
     """Stopped part-way, a new sender finishes the rest and sends nothing twice."""
     await queue_for_staff(tg, storage)
     first = Outbox(storage, telegram_bot, sleep=Pauses())
-    # One round of at most 4 messages, as if the process died after it.
-    for message in await storage.claim_due(limit=4):
+    # One round (each chat's first message), as if the process died after it.
+    for message in await storage.claim_due():
         await first._send_one(message)
-    clock.now += timedelta(minutes=2)  # the dead sender's claims lapse
-    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 5
+    clock.now += timedelta(minutes=10)  # the dead sender's claims lapse
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 6
     assert sum(len(tg.messages_to(chat_id)) for chat_id in STAFF) == 9
 
 
@@ -201,3 +201,21 @@ async def test_a_safeguarding_alert_overtakes_a_long_broadcast(
     assert await outbox.deliver() == 252
     first = [call.params["chat_id"] for call in tg.calls_to("sendMessage")[:2]]
     assert first == [702, 701]
+
+
+async def test_a_chat_keeps_its_order_across_a_restart_while_a_part_waits_to_be_retried(
+    tg: FakeTelegram, storage: SQLiteStorage, clock: FakeClock, telegram_bot: Bot
+) -> None:
+    """The chart fails and the bot restarts before it is due again: the CSV still waits for it."""
+    await queue_for_staff(tg, storage)
+    first, *others = STAFF
+    tg.fail("sendPhoto", 500)
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 7
+    restarted = Outbox(storage, telegram_bot, sleep=Pauses())  # nothing carried over in memory
+    assert await restarted.deliver() == 0
+    assert [m.method for m in tg.messages_to(first)] == ["sendMessage"]
+    clock.now += timedelta(seconds=3)
+    assert await restarted.deliver() == 2
+    assert [m.method for m in tg.messages_to(first)] == ["sendMessage", "sendPhoto", "sendDocument"]
+    for chat_id in others:
+        assert len(tg.messages_to(chat_id)) == 3
