@@ -164,17 +164,11 @@ class Outbox:
                 reply_markup=markup,
                 read_timeout=self._send_timeout,
             )
-        elif message.method == "sendPhoto":
-            await self.bot.send_photo(
-                message.chat_id,
-                message.attachment or b"",
-                caption=message.text or None,
-                parse_mode=ParseMode.HTML,
-                filename=message.filename,
-                read_timeout=self._send_timeout,
+        elif message.method in ("sendPhoto", "sendDocument"):
+            send_file = (
+                self.bot.send_photo if message.method == "sendPhoto" else self.bot.send_document
             )
-        elif message.method == "sendDocument":
-            await self.bot.send_document(
+            await send_file(
                 message.chat_id,
                 message.attachment or b"",
                 caption=message.text or None,

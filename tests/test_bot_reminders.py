@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,17 +16,8 @@ from bot.reminders import nudge_and_expire
 from conversations.engine import Press, Text
 from insights import Analyser
 from storage import SQLiteStorage
+from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def no_pause(seconds: float) -> None:
@@ -34,12 +25,12 @@ async def no_pause(seconds: float) -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-async def conversations(tmp_path: Path, clock: Clock) -> AsyncIterator[Conversations]:
+async def conversations(tmp_path: Path, clock: HandClock) -> AsyncIterator[Conversations]:
     async with SQLiteStorage(tmp_path / "reminders.db", clock=clock) as storage:
         library = FlowLibrary(storage)
         await library.install_shipped()
@@ -54,7 +45,7 @@ async def at_first_question(conversations: Conversations, user_id: int) -> None:
 
 
 async def test_a_quiet_resident_is_nudged_once_and_not_after_answering(
-    tg: FakeTelegram, conversations: Conversations, clock: Clock
+    tg: FakeTelegram, conversations: Conversations, clock: HandClock
 ) -> None:
     """After 24 h without an answer one gentle nudge goes out; never a second, never after."""
     storage = conversations.storage
@@ -78,7 +69,7 @@ async def test_a_quiet_resident_is_nudged_once_and_not_after_answering(
 
 
 async def test_an_unanswered_question_expires_and_says_so_kindly(
-    conversations: Conversations, clock: Clock
+    conversations: Conversations, clock: HandClock
 ) -> None:
     """After 14 days the session closes with a kind word; the resident can /start again."""
     storage = conversations.storage
@@ -95,7 +86,7 @@ async def test_an_unanswered_question_expires_and_says_so_kindly(
 
 
 async def test_no_reminder_for_a_resident_who_used_stop(
-    conversations: Conversations, clock: Clock
+    conversations: Conversations, clock: HandClock
 ) -> None:
     """/stop is honoured by reminders and expiry alike."""
     storage = conversations.storage

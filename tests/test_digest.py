@@ -22,20 +22,11 @@ from bot.digest import (
 from insights.digest import Digest, trend_mark
 from storage import NewAnswer, SQLiteStorage, Turn
 from storage.models import Analysed
+from tests.clock import HandClock
 
 LONDON = ZoneInfo("Europe/London")
 END = datetime(2026, 11, 23, 9, 0, tzinfo=LONDON)
 START = END - timedelta(days=7)
-
-
-class Clock:
-    """A clock the test sets by hand."""
-
-    def __init__(self) -> None:
-        self.now = START + timedelta(hours=1)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ def redact_phones(text: str) -> str:
 @pytest.fixture
 async def digest_of(tmp_path: Path) -> AsyncIterator[Callable[[list[Said]], Awaitable[Digest]]]:
     """Store this week's answers (and the week before's), then build the digest."""
-    clock = Clock()
+    clock = HandClock(START + timedelta(hours=1))
     async with SQLiteStorage(tmp_path / "digest.db", clock=clock) as storage:
 
         async def build(answers: list[Said]) -> Digest:

@@ -28,10 +28,11 @@ from bot.staff import INVITE_DAYS, new_invite_code
 from insights import redact
 from storage import NewAnswer, SQLiteStorage, Turn
 from storage.models import Analysed, OutgoingMessage
+from tests.clock import HandClock
 from tests.conftest import ADMIN
 from tests.fake_telegram import Call, FakeTelegram
 from tests.test_outbox import STAFF as TEST_STAFF
-from tests.test_outbox import FakeClock, Pauses, queue_for_staff
+from tests.test_outbox import Pauses, queue_for_staff
 
 ZONE = ZoneInfo("Europe/London")
 STAFF = list(range(1001, 1021))
@@ -240,7 +241,7 @@ async def test_a_part_tried_again_holds_back_the_later_parts_to_its_chat(
     """The chart fails: the CSV after it waits, so the chat still reads text, chart, CSV; other
     chats are not held up. (Even after a 429 is waited out, the chart may not be due yet when the
     outbox looks again: the CSV must not overtake it then either.)"""
-    clock = FakeClock()
+    clock = HandClock()
     async with (
         SQLiteStorage(tmp_path / "outbox.db", clock=clock) as storage,
         client(tg) as bot,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,19 +12,10 @@ from telegram import Bot
 from bot.outbox import Outbox
 from storage import SQLiteStorage
 from storage.models import ASKED_FOR, URGENT, OutgoingMessage
+from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram
 
 STAFF = [701, 702, 703]
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Pauses:
@@ -38,12 +29,12 @@ class Pauses:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-async def storage(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
+async def storage(tmp_path: Path, clock: HandClock) -> AsyncIterator[SQLiteStorage]:
     async with SQLiteStorage(tmp_path / "outbox.db", clock=clock) as opened:
         yield opened
 
@@ -88,7 +79,7 @@ async def test_each_message_goes_out_once_and_queuing_again_is_harmless(
 
 
 async def test_a_429_is_waited_out_for_as_long_as_telegram_asks(
-    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: HandClock
 ) -> None:
     """Flood control: the outbox pauses for `retry_after`, then sends, and nothing doubles."""
     await queue_for_staff(tg, storage)
@@ -106,7 +97,7 @@ async def test_a_429_is_waited_out_for_as_long_as_telegram_asks(
 
 
 async def test_server_errors_are_retried_later(
-    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: HandClock
 ) -> None:
     """A 500 puts the message back for a later try; it then goes out exactly once."""
     tg.resident(STAFF[0])
@@ -134,7 +125,7 @@ async def test_a_chat_that_blocked_the_bot_is_given_up_on(
 
 
 async def test_a_restart_mid_delivery_finishes_once(
-    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: FakeClock
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, clock: HandClock
 ) -> None:
     """Stopped part-way, a new sender finishes the rest and sends nothing twice."""
     await queue_for_staff(tg, storage)
@@ -204,7 +195,7 @@ async def test_a_safeguarding_alert_overtakes_a_long_broadcast(
 
 
 async def test_a_chat_keeps_its_order_across_a_restart_while_a_part_waits_to_be_retried(
-    tg: FakeTelegram, storage: SQLiteStorage, clock: FakeClock, telegram_bot: Bot
+    tg: FakeTelegram, storage: SQLiteStorage, clock: HandClock, telegram_bot: Bot
 ) -> None:
     """The chart fails and the bot restarts before it is due again: the CSV still waits for it."""
     await queue_for_staff(tg, storage)

@@ -12,25 +12,16 @@ import pytest
 from storage import NewAnswer, SQLiteStorage, Turn, UpdateStatus
 from storage.models import OutgoingMessage
 from storage.sqlite import migrations
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.clock import HandClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-async def storage(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
+async def storage(tmp_path: Path, clock: HandClock) -> AsyncIterator[SQLiteStorage]:
     async with SQLiteStorage(tmp_path / "test.db", clock=clock) as opened:
         yield opened
 
@@ -126,7 +117,7 @@ async def test_an_update_recorded_but_not_processed_is_processed_again(
 
 
 async def test_export_gives_pseudonyms_and_filters_by_time(
-    storage: SQLiteStorage, clock: FakeClock
+    storage: SQLiteStorage, clock: HandClock
 ) -> None:
     """Export rows name residents by pseudonym only, and `since` leaves out older answers."""
     resident = await storage.resident(111, 111)
@@ -167,7 +158,7 @@ async def test_stopped_and_blocked_are_remembered(storage: SQLiteStorage) -> Non
 
 
 async def test_retention_deletes_only_answers_older_than_the_period(
-    storage: SQLiteStorage, clock: FakeClock
+    storage: SQLiteStorage, clock: HandClock
 ) -> None:
     """Answers (and raw messages) older than WHATMATTERS_RETENTION_DAYS go; newer ones stay."""
     from bot.app import apply_retention
@@ -185,7 +176,7 @@ async def test_retention_deletes_only_answers_older_than_the_period(
 
 
 async def test_retention_deletes_messages_sent_long_ago_from_the_outbox(
-    storage: SQLiteStorage, clock: FakeClock
+    storage: SQLiteStorage, clock: HandClock
 ) -> None:
     """A digest or alert that went out over the period ago goes; one still waiting stays."""
     from bot.app import apply_retention
