@@ -7,11 +7,15 @@ however long a restart takes), and starts it again when it ends. Meanwhile the b
 killed with SIGKILL after a random time up, restarted at once, so many times; then it runs until
 every resident's last answer has been answered, stops, and `whatmatters export` is read.
 
-Every answer a resident sent must appear in the export exactly once. Printed: answers sent,
-stored, lost, duplicated, and unexpected (stored but never sent), and the time it took. The exit
-status is 1 if anything was lost, duplicated or unexpected.
+Every answer a resident sent must appear in the export exactly once, under the question it
+answered. Printed: answers sent, stored, lost, duplicated, unexpected (stored but never sent) and
+misplaced (stored under another question), and the time it took. The exit status is 1 if anything
+was lost, duplicated, unexpected or misplaced.
 
-    .venv/bin/python bench/crash.py [--residents 50] [--rounds 30] [--seed 1]
+With `--bursts N`, Telegram is also down as each restart begins: its next N sendMessage calls
+answer 500 or 502, so the replies a kill cut off are replayed into an outage.
+
+    .venv/bin/python bench/crash.py [--residents 50] [--rounds 30] [--seed 1] [--bursts 20]
 
 The test suite runs the same harness smaller (tests/test_crash.py).
 """
@@ -65,6 +69,7 @@ class Outcome:
 
     sent: list[str] = field(default_factory=list)
     stored: Counter[str] = field(default_factory=Counter)
+    misplaced: list[str] = field(default_factory=list)  # stored under another question
     kills: int = 0
     seconds: float = 0.0
     stuck: list[str] = field(default_factory=list)  # residents left waiting at the end
@@ -86,7 +91,8 @@ class Outcome:
         return (
             f"answers sent {len(self.sent)}, stored {sum(self.stored.values())}, "
             f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, "
-            f"unexpected {len(self.unexpected)}; {self.kills} SIGKILLs in {self.seconds:.1f} s"
+            f"unexpected {len(self.unexpected)}, misplaced {len(self.misplaced)}; "
+            f"{self.kills} SIGKILLs in {self.seconds:.1f} s"
             + (f"; residents left waiting: {len(self.stuck)}" if self.stuck else "")
         )
 
@@ -146,6 +152,7 @@ async def run(
     seed: int,
     up: tuple[float, float] = (0.3, 2.5),
     reply_timeout: float = 60.0,
+    bursts: int = 0,
 ) -> Outcome:
     """The crash run on a fresh database in `workdir`; the server `tg` must be started."""
     from storage import SQLiteStorage
@@ -170,6 +177,9 @@ async def run(
             await asyncio.sleep(rng.uniform(*up))
             await process.kill()
             outcome.kills += 1
+            if bursts:  # Telegram down as the bot comes back: replayed replies meet 5xx
+                tg.fail("sendMessage", 500, times=bursts - bursts // 2)
+                tg.fail("sendMessage", 502, times=bursts // 2)
             try:
                 await process.start()
             except TimeoutError:
@@ -191,11 +201,11 @@ async def run(
         await asyncio.gather(*lives, return_exceptions=True)
         await process.stop()
     outcome.seconds = time.monotonic() - began
-    outcome.stored = await _exported(database)
+    outcome.stored, outcome.misplaced = await _exported(database)
     return outcome
 
 
-async def _exported(database: Path) -> Counter[str]:
+async def _exported(database: Path) -> tuple[Counter[str], list[str]]:
     """The answers `whatmatters export --format jsonl --as-written` prints, counted by text."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
     env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=str(database))
@@ -215,7 +225,10 @@ async def _exported(database: Path) -> Counter[str]:
     if process.returncode != 0:
         raise RuntimeError(f"whatmatters export failed: {err.decode()}")
     rows = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return Counter(row["answer"] for row in rows if row["flow"] == FLOW_ID)
+    ours = [row for row in rows if row["flow"] == FLOW_ID]
+    # Each answer says which question it was typed for: "... (q3)".
+    misplaced = [row["answer"] for row in ours if not row["answer"].endswith(f"({row['step']})")]
+    return Counter(row["answer"] for row in ours), misplaced
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -225,14 +238,28 @@ async def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="whatmatters-crash-") as workdir:
         async with FakeTelegram() as tg:
             outcome = await run(
-                tg, Path(workdir), residents=args.residents, rounds=args.rounds, seed=args.seed
+                tg,
+                Path(workdir),
+                residents=args.residents,
+                rounds=args.rounds,
+                seed=args.seed,
+                bursts=args.bursts,
             )
-    print(f"crash run: {args.residents} residents, {args.rounds} rounds, seed {args.seed}")
+    print(
+        f"crash run: {args.residents} residents, {args.rounds} rounds, seed {args.seed}"
+        + (f", {args.bursts} failed sends (500/502) at each restart" if args.bursts else "")
+    )
     print(outcome.report())
-    for name in ("lost", "duplicated", "unexpected"):
+    for name in ("lost", "duplicated", "unexpected", "misplaced"):
         for text in getattr(outcome, name)[:10]:
             print(f"  {name}: {text}")
-    bad = outcome.lost or outcome.duplicated or outcome.unexpected or outcome.stuck
+    bad = (
+        outcome.lost
+        or outcome.duplicated
+        or outcome.unexpected
+        or outcome.misplaced
+        or outcome.stuck
+    )
     return 1 if bad else 0
 
 
@@ -241,6 +268,9 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--bursts", type=int, default=0, help="sendMessage calls failing (5xx) at each restart"
+    )
     return asyncio.run(_main(parser.parse_args()))
 
 

@@ -22,7 +22,7 @@ from telegram import (
     Message as TelegramMessage,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -61,12 +61,12 @@ from conversations.engine import (
 )
 from insights import Analyser, redact
 from storage import Resident, SQLiteStorage, UpdateStatus
-from storage.models import ASKED_FOR, OutgoingMessage
+from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
 # How often the outbox looks for messages due again (retries, and those queued by the CLI).
-OUTBOX_INTERVAL = 10.0
+OUTBOX_INTERVAL = 2.0
 # The longest wait between tries when Telegram does not answer at start-up, in seconds.
 STARTUP_LONGEST_WAIT = 60.0
 # How often reminders and expiry are looked for (they are set in hours or days).
@@ -204,12 +204,59 @@ class ResidentChat:
         recorded = await self.storage.record_update(update.update_id, raw_update(update))
         if recorded.status in (UpdateStatus.NEW, UpdateStatus.UNPROCESSED):
             return
-        if recorded.status == UpdateStatus.UNREPLIED and update.effective_chat and recorded.replies:
-            # Processed and committed before a crash, but the replies may never have gone out.
-            resident = await self._resident(update)
-            replies = replies_from_json(recorded.replies)
-            await self._send(context, resident, replies, update.update_id)
+        if recorded.status == UpdateStatus.UNREPLIED:
+            # Processed and committed before a crash; its replies may never have gone out. The
+            # update goes no further whatever happens here: taken again as new input, a "Yes"
+            # would be stored as the answer to the question after it.
+            try:
+                await self._replay_replies(update, context, recorded.replies)
+            except Exception:
+                log.exception("could not hand over the replies to update %d", update.update_id)
         raise ApplicationHandlerStop
+
+    async def _replay_replies(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, replies: str | None
+    ) -> None:
+        """Hand the committed replies of an update a crash cut short to the outbox (which sends
+        them once Telegram takes them), unless the resident has moved on since."""
+        user, chat = update.effective_user, update.effective_chat
+        if not replies or user is None or chat is None:
+            await self.storage.mark_replied(update.update_id)
+            return
+        if await self.storage.moved_on_since(update.update_id):
+            log.info("dropping out-of-date replies to update %d", update.update_id)
+            await self.storage.mark_replied(update.update_id)
+            return
+        # Not `_resident`: an old message is no sign that a resident who blocked us is back.
+        resident = await self.storage.resident(user.id, chat.id)
+        await self._hand_over(context, resident, replies_from_json(replies), update.update_id)
+
+    async def _hand_over(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        resident: Resident,
+        messages: Sequence[Message],
+        update_id: int,
+        first: int = 0,
+    ) -> None:
+        """Queue replies that cannot go out now in the outbox, and mark the update answered, in
+        one transaction: the outbox sends them in order once Telegram takes them (through
+        outages, 429s and restarts), and drops them if the resident stops or moves on first."""
+        queued = [
+            OutgoingMessage(
+                f"{REPLY_KEY}{update_id}:{n}",
+                resident.chat_id,
+                "sendMessage",
+                html.escape(message.text),  # the outbox sends HTML; replies are plain text
+                resident_id=resident.id,
+                markup=_markup_json(message),
+                priority=ASKED_FOR,  # what the resident waits for: not behind a broadcast
+            )
+            for n, message in enumerate(messages)
+            if n >= first
+        ]
+        await self.storage.enqueue_reply(update_id, queued)
+        context.application.create_task(self.outbox.deliver())
 
     # Residents' commands --------------------------------------------------------------------
 
@@ -344,12 +391,20 @@ class ResidentChat:
         )
 
     async def _settle(self, query: CallbackQuery, note: str | None) -> None:
-        """Stop the button's spinner and take the spent buttons away."""
-        with contextlib.suppress(TelegramError):
+        """Stop the button's spinner and take the spent buttons away.
+
+        Cosmetic: whatever goes wrong here stays here. The step itself worked, so the resident
+        must never get an apology for it.
+        """
+        try:
             await query.answer(note)
+        except Exception as error:
+            log.info("could not answer a button's spinner: %s", error)
         if isinstance(query.message, TelegramMessage):
-            with contextlib.suppress(TelegramError):
+            try:
                 await query.message.edit_reply_markup(None)
+            except Exception as error:
+                log.info("could not take spent buttons away: %s", error)
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the first version of an edited answer, and say how to add to it; words added by
@@ -383,6 +438,13 @@ class ResidentChat:
         log.error("error while handling an update", exc_info=context.error)
         if not isinstance(update, Update):
             return
+        await self._apologise(update, context)
+        # Handled, with an apology. Without this, python-telegram-bot hands an update whose error
+        # came from a gatekeeper (group -2 or -1) on to the ordinary handlers as new input.
+        raise ApplicationHandlerStop
+
+    async def _apologise(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Mark the update done with, and tell the resident something went wrong."""
         # Handled, with an apology: not replayed at every start-up (a crash never gets here, so
         # an update a crash cut short is still replayed).
         with contextlib.suppress(Exception):
@@ -391,7 +453,7 @@ class ResidentChat:
             return
         if update.effective_chat.type != ChatType.PRIVATE:
             return
-        with contextlib.suppress(TelegramError):
+        with contextlib.suppress(Exception):
             await context.bot.send_message(update.effective_chat.id, wording.SOMETHING_WENT_WRONG)
 
     # Helpers --------------------------------------------------------------------------------
@@ -445,15 +507,34 @@ class ResidentChat:
             # after a sign of risk goes out whatever the pace.
             urgent = [message for message in messages if message.urgent]
             messages = urgent + ([Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else [])
+        if messages and await self.storage.replies_waiting(resident.chat_id):
+            # Earlier replies are still waiting for Telegram: these go behind them, in order.
+            await self._hand_over(context, resident, messages, update_id)
+            return
+        sent = 0
         try:
             for message in messages:
                 await bot.send_message(
                     resident.chat_id, message.text, reply_markup=keyboard(message.buttons)
                 )
+                sent += 1
         except Forbidden:
             log.info("resident %s has blocked the bot", resident.pseudonym)
             await self.storage.set_blocked(resident.id, True)
+        except BadRequest:
+            raise  # Telegram will refuse it again: the error handler apologises
+        except TelegramError as error:
+            # An outage, a timeout, a 429, an answer the library cannot read: what is committed
+            # is not lost, and the resident is not left without their next question.
+            log.warning("Telegram failed while replying (%s); the outbox will send it", error)
+            await self._hand_over(context, resident, messages, update_id, first=sent)
+            return
         await self.storage.mark_replied(update_id)
+
+
+def _markup_json(message: Message) -> str | None:
+    markup = keyboard(message.buttons)
+    return json.dumps(markup.to_dict()) if markup else None
 
 
 def build_application(
@@ -585,6 +666,11 @@ async def apply_retention(storage: SQLiteStorage, days: int) -> int:
     return deleted
 
 
+class UnreadableBotApi(Exception):
+    """The Bot API server answered at start-up in a way python-telegram-bot cannot read (not
+    Telegram, or a broken proxy in front of it): waiting will not help."""
+
+
 async def _when_telegram_answers(step: Callable[[], Awaitable[Any]], stop: asyncio.Event) -> bool:
     """Run a start-up step that talks to Telegram, again and again while Telegram is down or
     slow (waiting longer each time, up to a minute); False if told to stop meanwhile."""
@@ -594,6 +680,11 @@ async def _when_telegram_answers(step: Callable[[], Awaitable[Any]], stop: async
             await step()
         except NetworkError as error:  # timeouts, refused connections, 5xx answers
             log.warning("Telegram did not answer (%s); trying again in %.0f s", error, delay)
+        except InvalidToken:
+            raise
+        except (TelegramError, TypeError, KeyError, ValueError) as error:
+            # e.g. getMe without a field every real Bot API answer has, or no JSON at all.
+            raise UnreadableBotApi(str(error) or type(error).__name__) from error
         else:
             return True
         with contextlib.suppress(TimeoutError):

@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import build_application, serve
+    from bot.app import UnreadableBotApi, build_application, serve
 
     try:  # the admin-edited files, read now so that a mistake is one clear line
         settings.theme_catalogue()
@@ -195,6 +195,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(
             "whatmatters: Telegram refused the bot's token; check WHATMATTERS_BOT_TOKEN against "
             "the one @BotFather gave you",
+            file=sys.stderr,
+        )
+        return 2
+    except UnreadableBotApi as error:
+        print(
+            f"whatmatters: the Bot API server at {settings.api_base_url} answered in a way the "
+            f"bot cannot read ({error}); check WHATMATTERS_API_BASE_URL",
             file=sys.stderr,
         )
         return 2

@@ -188,6 +188,10 @@ class OutgoingMessage:
 URGENT = 2
 ASKED_FOR = 1
 
+# The outbox key of a resident's reply that Telegram could not take when it was due:
+# `reply:<update_id>:<n>`, so a reply handed over twice is queued once.
+REPLY_KEY = "reply:"
+
 
 @dataclass(frozen=True)
 class QueuedMessage:

@@ -22,6 +22,7 @@ from typing import Any, Self
 import aiosqlite
 
 from storage.models import (
+    REPLY_KEY,
     Alert,
     AnswerFact,
     ExportRow,
@@ -211,13 +212,38 @@ class SQLiteStorage:
             )
 
     async def mark_failed(self, update_id: int) -> None:
-        """Record that handling an update failed and was answered with an apology; replies kept
-        from before the failure are still sent again after a restart."""
+        """Record that handling an update failed and was answered with an apology: it is done
+        with, and never replayed (its replies would be an old question sent again at every
+        start; the apology tells the resident that /start carries on)."""
+        now = _stamp(self._clock())
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE updates SET processed_at = COALESCE(processed_at, ?) WHERE update_id = ?",
-                (_stamp(self._clock()), update_id),
+                "UPDATE updates SET processed_at = COALESCE(processed_at, ?),"
+                " replied_at = COALESCE(replied_at, ?) WHERE update_id = ?",
+                (now, now, update_id),
             )
+
+    async def moved_on_since(self, update_id: int) -> bool:
+        """Whether the sender of this update has had a later update of theirs processed since
+        (the replies to this one are then out of date)."""
+        row = await self._fetchone(
+            f"SELECT 1 FROM updates AS later, updates AS this WHERE this.update_id = ?"
+            f" AND later.update_id > this.update_id AND later.processed_at IS NOT NULL"
+            f" AND {_SENT_BY.replace('payload', 'later.payload')}"
+            f" = {_SENT_BY.replace('payload', 'this.payload')} LIMIT 1",
+            (update_id,),
+        )
+        return row is not None
+
+    async def replies_waiting(self, chat_id: int) -> bool:
+        """Whether replies handed to the outbox (Telegram failed when they were due) are still
+        to go out to this chat; anything newer must then queue behind them."""
+        row = await self._fetchone(
+            "SELECT 1 FROM outbox WHERE chat_id = ? AND sent_at IS NULL AND failed_at IS NULL"
+            f" AND substr(key, 1, {len(REPLY_KEY)}) = ? LIMIT 1",
+            (chat_id, REPLY_KEY),
+        )
+        return row is not None
 
     async def mark_replied(self, update_id: int) -> None:
         """Record that the replies to an update went out."""
@@ -260,12 +286,20 @@ class SQLiteStorage:
         return _resident(row)
 
     async def set_stopped(self, resident_id: int, stopped: bool) -> None:
-        """Record that a resident asked for no more messages (/stop), or asked again (/start)."""
+        """Record that a resident asked for no more messages (/stop), or asked again (/start);
+        whatever waits in the outbox for them is not sent."""
+        now = _stamp(self._clock())
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE residents SET stopped_at = ? WHERE id = ?",
-                (_stamp(self._clock()) if stopped else None, resident_id),
+                (now if stopped else None, resident_id),
             )
+            if stopped:
+                await db.execute(
+                    "UPDATE outbox SET failed_at = ?, error = 'the resident asked to stop'"
+                    " WHERE resident_id = ? AND sent_at IS NULL AND failed_at IS NULL",
+                    (now, resident_id),
+                )
 
     async def personal_data(self, resident: Resident) -> dict[str, Any]:
         """Everything stored about one resident, for them to see (/mydata)."""
@@ -470,6 +504,15 @@ class SQLiteStorage:
             await db.execute(
                 "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?",
                 (now, turn.replies, turn.update_id),
+            )
+            # The resident has moved on: replies to their earlier messages that Telegram could
+            # not take at the time (waiting in the outbox) would now be out of date.
+            await db.execute(
+                "UPDATE outbox SET failed_at = ?, error = 'out of date: the resident moved on'"
+                " WHERE chat_id = (SELECT chat_id FROM residents WHERE id = ?)"
+                " AND sent_at IS NULL AND failed_at IS NULL"  # (the index of waiting messages)
+                f" AND substr(key, 1, {len(REPLY_KEY)}) = ?",
+                (now, turn.resident_id, REPLY_KEY),
             )
         return Session(
             id=session_id,

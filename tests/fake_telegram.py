@@ -590,6 +590,7 @@ class FakeTelegram:
         self.bot_settings: dict[str, Any] = {}
 
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._failures_after: dict[str, deque[_Failure]] = defaultdict(deque)
         self._hangs: dict[str, deque[float]] = defaultdict(deque)
         self._refused: set[str] = set()
         self._blocked: set[int] = set()
@@ -769,6 +770,17 @@ class FakeTelegram:
         self._random_retry_after = retry_after
         self._random_hang = hang_for
 
+    def fail_after_delivering(self, method: str, error_code: int, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` (the message is sent), then answer with
+        this error instead of the result, as a proxy in front of Telegram may."""
+        failure = _Failure(error_code, _default_description(error_code, None), None)
+        self._failures_after[self.method_name(method)].extend([failure] * times)
+
+    def answer_with(self, method: str, result: Any) -> None:
+        """Answer every call of `method` with `result` as it is (a server that is not quite
+        the Bot API)."""
+        self._handlers[self.method_name(method)] = lambda _params: result
+
     def hang(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the next `times` calls of `method` for `seconds` before handling them normally."""
         self._hangs[self.method_name(method)].extend([seconds] * times)
@@ -788,6 +800,7 @@ class FakeTelegram:
     def clear_faults(self) -> None:
         """Forget injected failures, random failures, hangs and refusals (not blocks)."""
         self._failures.clear()
+        self._failures_after.clear()
         self._hangs.clear()
         self._refused.clear()
         self._random = None
@@ -1026,7 +1039,12 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if name == "getUpdates":
             return await self._get_updates(params)
-        return self._handlers[name](params)
+        result = self._handlers[name](params)
+        after = self._failures_after.get(name)
+        if after:
+            failure = after.popleft()
+            raise ApiError(failure.code, failure.description, failure.retry_after)
+        return result
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self._token:

@@ -131,10 +131,10 @@ class BotProcess:
             raise
 
 
-async def said(person: Resident) -> SentMessage:
+async def said(person: Resident, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
     """The next new message (not an edit of an old one) that the bot sent this person."""
     for _ in range(10):
-        message = await person.reply()
+        message = await person.reply(timeout)
         if not message.edited:
             return message
     raise AssertionError("only edits arrived")

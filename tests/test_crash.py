@@ -20,4 +20,5 @@ async def test_every_answer_is_exported_once_after_ten_sigkills_during_fifty_con
     assert outcome.lost == [], outcome.report()
     assert outcome.duplicated == [], outcome.report()
     assert outcome.unexpected == [], outcome.report()
+    assert outcome.misplaced == [], outcome.report()
     assert sum(outcome.stored.values()) == len(outcome.sent)

@@ -60,3 +60,27 @@ async def test_a_wrong_token_is_one_clear_line(tg: FakeTelegram, tmp_path: Path)
     lines = err.decode().strip().splitlines()
     assert lines[-1].startswith("whatmatters: Telegram refused the bot's token"), lines
     assert "Traceback" not in err.decode()
+
+
+async def test_a_server_that_answers_what_the_bot_cannot_read_is_one_clear_line(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """getMe without a field every Bot API answer has ends `whatmatters run` with one line that
+    names the API address, not a traceback."""
+    tg.answer_with("getMe", {"id": 1, "is_bot": True})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        WHATMATTERS_BOT_TOKEN=tg.token,
+        WHATMATTERS_API_BASE_URL=tg.base_url,
+        WHATMATTERS_DATABASE=str(tmp_path / "bot.db"),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert lines[-1].startswith(f"whatmatters: the Bot API server at {tg.base_url} answered"), lines
+    assert "Traceback" not in err.decode()
