@@ -45,6 +45,7 @@ from bot.flood import FloodGauge, Pace
 from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
 from bot.library import FlowLibrary
+from bot.loop import WALK, LoopDesk
 from bot.outbox import Outbox
 from bot.preview import Previews
 from bot.reminders import nudge_and_expire
@@ -60,6 +61,7 @@ from conversations.engine import (
     parse_button_data,
 )
 from insights import Analyser, redact
+from services.actions import BUTTON, ActionDesk, parse_reaction
 from storage import Resident, SQLiteStorage, UpdateStatus
 from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
@@ -79,6 +81,7 @@ RESIDENT_COMMANDS = [
     BotCommand("language", "Read my questions in another language"),
     BotCommand("mydata", "Everything stored about you, as a file"),
     BotCommand("forgetme", "Delete everything stored about you"),
+    BotCommand("changes", "What the service is doing about what residents said"),
 ]
 
 # Message contents a resident might send where the bot needs typed words or a button.
@@ -154,15 +157,19 @@ class ResidentChat:
         analyser: Analyser,
         previews: Previews,
         outbox: Outbox,
+        actions: ActionDesk,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.outbox = outbox
         self.library = FlowLibrary(storage)
         safeguard = Safeguard(settings, storage, settings.safeguarding_list())
-        self.conversations = Conversations(storage, self.library, analyser, safeguard)
+        self.actions = actions
+        self.conversations = Conversations(storage, self.library, analyser, safeguard, actions)
         self.previews = previews
         self.flood = FloodGauge()
+        # Staff part-way through writing an action ("you said, we did") type its words here.
+        self.staff_words: LoopDesk | None = None
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -364,10 +371,27 @@ class ResidentChat:
     # Answers --------------------------------------------------------------------------------
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Take a typed answer."""
+        """Take a typed answer (or the words of an action a member of staff is writing)."""
         assert update.message is not None
         assert update.message.text is not None
+        user = update.effective_user
+        if self.staff_words is not None and user and await self.staff_words.takes_text(user.id):
+            await self.staff_words.text(update, context)
+            return
         await self._turn(update, context, Text(update.message.text))
+
+    async def reaction(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Keep a resident's tap on "This helps" or "Not enough" under what the service did
+        (the buttons stay: a second tap changes the reaction)."""
+        query = update.callback_query
+        assert query is not None
+        found = parse_reaction(query.data or "")
+        assert found is not None  # the handler's pattern
+        resident = await self._resident(update)
+        messages = await self.actions.react(resident, found[0], found[1], update.update_id)
+        await asyncio.gather(
+            self._send(context, resident, messages, update.update_id), _stop_spinner(query)
+        )
 
     async def unreadable(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Kindly ask for words when a sticker, photo, voice note or the like arrives."""
@@ -532,6 +556,13 @@ class ResidentChat:
         await self.storage.mark_replied(update_id)
 
 
+async def _stop_spinner(query: CallbackQuery) -> None:
+    try:
+        await query.answer()
+    except Exception as error:  # cosmetic: the tap itself is kept
+        log.info("could not answer a button's spinner: %s", error)
+
+
 def _markup_json(message: Message) -> str | None:
     markup = keyboard(message.buttons)
     return json.dumps(markup.to_dict()) if markup else None
@@ -549,7 +580,9 @@ def build_application(
     outbox = Outbox(storage, bot)
     previews = Previews(storage)
     catalogue = settings.theme_catalogue()
-    chat = ResidentChat(settings, storage, Analyser(catalogue), previews, outbox)
+    analyser = Analyser(catalogue)
+    actions = ActionDesk(storage, [theme.name for theme in catalogue.themes], analyser)
+    chat = ResidentChat(settings, storage, analyser, previews, outbox, actions)
     digests = Digests(storage, settings.zone, redact, catalogue.covers)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -569,6 +602,8 @@ def build_application(
     )
     desk = StaffDesk(settings, storage, digests, outbox, redact)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
+    loop = LoopDesk(settings, storage, actions, outbox)
+    chat.staff_words = loop
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -591,6 +626,13 @@ def build_application(
     app.add_handler(CommandHandler("join", desk.join, filters=new_message))
     app.add_handler(CommandHandler("digest", desk.digest, filters=new_message))
     app.add_handler(CommandHandler("theme", desk.theme, filters=new_message))
+    # You said, we did: staff write actions; anyone sees them; residents react.
+    app.add_handler(CommandHandler("yousaid", loop.yousaid, filters=new_message))
+    app.add_handler(CommandHandler("actions", loop.list_actions, filters=new_message))
+    app.add_handler(CommandHandler("cancel", loop.cancel, filters=new_message))
+    app.add_handler(CommandHandler("changes", loop.changes, filters=new_message))
+    app.add_handler(CallbackQueryHandler(loop.pressed, pattern=rf"^{WALK}\|"))
+    app.add_handler(CallbackQueryHandler(chat.reaction, pattern=rf"^{BUTTON}\|\d+\|(helps|more)$"))
     app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from bot import cli_actions
 from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="put a backup back (not while the bot runs)")
     restore.add_argument("file", type=Path, metavar="FILE")
 
+    cli_actions.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
@@ -158,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "safeguarding": _safeguarding,
         "backup": _backup,
         "restore": _restore,
+        "actions": cli_actions.run,
     }
     return handlers[args.command](args, settings)
 

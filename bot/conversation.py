@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot import wording
 from bot.library import FlowLibrary
 from bot.safeguarding import Safeguard
 from conversations.engine import (
+    MAX_ANSWER_CHARS,
     Answer,
     Begin,
     Button,
@@ -28,9 +30,13 @@ from conversations.engine import (
     change_language,
 )
 from conversations.model import Flow
+from conversations.wording import TOO_LONG
 from insights import Analyser
 from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
-from storage.models import Alert, Analysed
+from storage.models import Action, Alert, Analysed
+
+if TYPE_CHECKING:  # services.actions uses this module's replies_to_json
+    from services.actions import ActionDesk
 
 
 def replies_to_json(messages: Sequence[Message]) -> str:
@@ -68,11 +74,14 @@ class Conversations:
         library: FlowLibrary,
         analyser: Analyser,
         safeguard: Safeguard | None = None,
+        actions: ActionDesk | None = None,
     ) -> None:
         self.storage = storage
         self.library = library
         self.analyser = analyser
         self.safeguard = safeguard
+        # "You said, we did": words with no question waiting may be a reply to an action.
+        self.actions = actions
         # Called once an alert is committed, to send it now rather than at the outbox's next round.
         self.on_alert: Callable[[], object] | None = None
 
@@ -119,6 +128,11 @@ class Conversations:
             await self.note_replies(update_id, messages)
             return messages
         session = await self.storage.active_session(resident.id)
+        if session is None and isinstance(inp, Text) and self.actions is not None:
+            # No question waiting: words after being told what the service did are a reply.
+            action = await self.actions.thread_for(resident)
+            if action is not None:
+                return await self._reply_to_action(resident, action, inp.text, update_id)
         if session is None:
             session = await self.storage.latest_session(resident.id)
             if session is None or isinstance(inp, Begin):
@@ -146,6 +160,37 @@ class Conversations:
             signs=signs,
         )
         if alert is not None and self.on_alert is not None:
+            self.on_alert()
+        return messages
+
+    async def _reply_to_action(
+        self, resident: Resident, action: Action, words: str, update_id: int | None
+    ) -> list[Message]:
+        """Keep a resident's words about an action they were told of: an answer of the loop,
+        screened for signs of risk like every other."""
+        assert self.actions is not None
+        if len(words) > MAX_ANSWER_CHARS:
+            messages = [Message(TOO_LONG)]
+            await self.note_replies(update_id, messages)
+            return messages
+        signals = self.safeguard.find(words) if self.safeguard is not None else ()
+        if not signals or self.safeguard is None:
+            return await self.actions.reply(resident, action, words, update_id)
+        step = f"action-{action.id}"
+        alert = await self.safeguard.alert(
+            resident, None, step, f"You said, we did — {action.theme}", words, signals, update_id
+        )
+        help_now = Message(self.safeguard.signposting(), urgent=True)
+        messages = await self.actions.reply(
+            resident,
+            action,
+            words,
+            update_id,
+            first=[help_now],
+            alert=alert,
+            signs=tuple(s.category for s in signals),
+        )
+        if self.on_alert is not None:
             self.on_alert()
         return messages
 

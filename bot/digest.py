@@ -11,11 +11,13 @@ import csv
 import html
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from insights.digest import TONES, Digest, ThemeSummary, build_digest, top_themes, trend_mark
+from services.actions import loop_section
 from storage import SQLiteStorage
 from storage.models import AnswerFact, OutgoingMessage
 
@@ -95,6 +97,7 @@ def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
             for scale in digest.scales
         )
         sections.append(f"<b>Scores</b>\n{listed}")
+    sections.extend(digest.extra_sections)
     sections.append("Send /theme NAME for more quotes on one theme.")
     return sections
 
@@ -229,7 +232,7 @@ class Digests:
             theme: await self.storage.quote_candidates(theme, start, end)
             for theme in top_themes(figures)
         }
-        return build_digest(
+        digest = build_digest(
             figures,
             await self.storage.period_figures(start - WEEK, start),
             quotes,
@@ -238,6 +241,8 @@ class Digests:
             redact=self.redact,
             covered=self.covered,
         )
+        section = await loop_section(self.storage, start, end, self.redact)
+        return replace(digest, extra_sections=(section,)) if section else digest
 
     async def _messages(self, key: str, end: datetime, chat_ids: Sequence[int]) -> list[Any]:
         """The digest of the week up to `end` as outbox messages to each chat."""

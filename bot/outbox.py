@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from storage import SQLiteStorage
-from storage.models import QueuedMessage
+from storage.models import REPLY_KEY, QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ Sleep = Callable[[float], Awaitable[Any]]
 MESSAGES_PER_SECOND = 25.0
 SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT = 1.0
 LONGEST_PAUSE = 300.0
+LONGEST_PAUSE_FOR_A_REPLY = 8.0
 # How long a send waits for Telegram's answer. python-telegram-bot gives up after 5 s by default,
 # but a slow Telegram still delivers what it was sent: the outbox would then send the message
 # again and the chat would get it twice. So a send waits longer for a slow Telegram rather than
@@ -119,6 +120,9 @@ class Outbox:
         self._last_sent = self._last_sent_to[chat_id] = time.monotonic()
 
     async def _send_one(self, message: QueuedMessage) -> str:
+        reply = message.key.startswith(REPLY_KEY)
+        if reply and not await self.storage.still_pending(message.id):
+            return "failed"  # out of date since it was claimed: the resident moved on
         await self._pace(message.chat_id)
         try:
             await self._call(message)
@@ -139,7 +143,10 @@ class Outbox:
             await self.storage.give_up(message.id, str(error))
             return "failed"
         except NetworkError as error:
-            pause = min(2.0 ** (message.attempts + 1), LONGEST_PAUSE)
+            # A resident waits for their reply: try it again soon, however long the outage.
+            pause = min(
+                2.0 ** (message.attempts + 1), LONGEST_PAUSE_FOR_A_REPLY if reply else LONGEST_PAUSE
+            )
             log.warning("could not send %s (%s); trying again in %.0f s", message.key, error, pause)
             await self.storage.postpone(message.id, self._later(pause), str(error))
             return "retry"

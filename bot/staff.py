@@ -42,6 +42,8 @@ MORE_QUOTES = 10
 STAFF_COMMANDS = [
     BotCommand("digest", "The digest of the last 7 days"),
     BotCommand("theme", "More quotes on one theme: /theme NAME"),
+    BotCommand("yousaid", "Tell residents what the service does about a theme"),
+    BotCommand("actions", "What the service is doing, and what residents say back"),
     BotCommand("help", "What I can do"),
 ]
 ADMIN_COMMANDS = [

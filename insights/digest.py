@@ -69,6 +69,9 @@ class Digest:
     scales: tuple[ScaleSummary, ...]
     tones: dict[str, int] = field(default_factory=dict)
     held_back: int = 0  # answers with a sign of risk: in the counts, never in the quotes
+    # Sections rendered elsewhere (Telegram HTML), shown before the closing line: "You said,
+    # we did", which reads actions rather than answers.
+    extra_sections: tuple[str, ...] = ()
 
     @property
     def negative_share(self) -> float:

@@ -192,6 +192,10 @@ ASKED_FOR = 1
 # `reply:<update_id>:<n>`, so a reply handed over twice is queued once.
 REPLY_KEY = "reply:"
 
+# The status of a session that holds a resident's reactions and replies to what the service told
+# them ("you said, we did"): no question of it is ever waiting, and it is never resumed.
+THREAD = "thread"
+
 
 @dataclass(frozen=True)
 class QueuedMessage:
@@ -224,3 +228,80 @@ class PeriodFigures:
     def theme_count(self, theme: str) -> int:
         """How many answers carried this theme."""
         return sum(self.theme_tones.get(theme, {}).values())
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the service is doing about a theme ("you said, we did"), as it stands now."""
+
+    id: int
+    theme: str
+    text: str
+    status: str  # heard, planned, in progress, done, not possible
+    reason: str | None
+    created_by: int  # the member of staff's Telegram id; 0 for the command line
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ActionChange:
+    """One version of an action, as its history keeps it."""
+
+    action_id: int
+    status: str
+    text: str
+    reason: str | None
+    changed_by: int
+    changed_at: datetime
+    told: int  # residents queued to hear of this change
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    """An action with what came of it: residents told, their reactions and replies."""
+
+    action: Action
+    told: int
+    helps: int
+    not_enough: int
+    replies: int
+
+    @property
+    def disputed(self) -> bool:
+        """Marked done, but a resident who was told says it is not enough."""
+        return self.action.status == "done" and self.not_enough > 0
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A resident to tell of an action: opted in to hearing back, spoke about its theme lately,
+    and not stopped, forgotten or blocked; `quote` is one of their own answers on the theme
+    (None if every such answer carried a sign of risk, which is never quoted)."""
+
+    resident_id: int
+    chat_id: int
+    quote: str | None
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    """How often a theme came up in a period, and whether the service has an action on it."""
+
+    theme: str
+    answers: int
+    has_action: bool
+
+
+@dataclass(frozen=True)
+class ActionDraft:
+    """A member of staff part-way through writing an action (new: `action_id` None) or
+    updating one; `stage` is what the bot waits for: text, status, reason or confirm."""
+
+    telegram_user_id: int
+    action_id: int | None
+    theme: str
+    stage: str
+    text: str | None
+    status: str | None
+    reason: str | None

@@ -23,6 +23,7 @@ import aiosqlite
 
 from storage.models import (
     REPLY_KEY,
+    THREAD,
     Alert,
     AnswerFact,
     ExportRow,
@@ -38,6 +39,7 @@ from storage.models import (
     UpdateStatus,
 )
 from storage.pseudonyms import new_pseudonym
+from storage.sqlite_actions import SQLiteActions
 
 Clock = Callable[[], datetime]
 
@@ -78,7 +80,7 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-class SQLiteStorage:
+class SQLiteStorage(SQLiteActions):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
 
     def __init__(self, path: Path | str, *, clock: Clock = utc_now) -> None:
@@ -400,10 +402,11 @@ class SQLiteStorage:
         return _session(row) if row else None
 
     async def latest_session(self, resident_id: int) -> Session | None:
-        """The resident's latest session, whatever its status."""
+        """The resident's latest conversation, whatever its status (not the thread of their
+        reactions to what the service told them)."""
         row = await self._fetchone(
-            "SELECT * FROM sessions WHERE resident_id = ? ORDER BY id DESC LIMIT 1",
-            (resident_id,),
+            "SELECT * FROM sessions WHERE resident_id = ? AND status != ? ORDER BY id DESC LIMIT 1",
+            (resident_id, THREAD),
         )
         return _session(row) if row else None
 
@@ -458,6 +461,13 @@ class SQLiteStorage:
         if turn.answer is not None:
             answer = turn.answer
             found = answer.analysed
+            if answer.kind == "reaction":
+                # A second tap changes the resident's reaction; it never counts twice.
+                await db.execute(
+                    "DELETE FROM answers WHERE resident_id = ? AND flow_id = ? AND step_id = ?"
+                    " AND kind = 'reaction'",
+                    (turn.resident_id, turn.flow_id, answer.step_id),
+                )
             cursor = await db.execute(
                 "INSERT INTO answers (resident_id, session_id, flow_id, flow_version, step_id,"
                 " question, answer, number, answered_at, update_id, kind, asks_for,"
@@ -1031,6 +1041,14 @@ class SQLiteStorage:
             (QueuedMessage(*row) for row in rows),
             key=lambda message: (-message.priority, message.id),
         )
+
+    async def still_pending(self, message_id: int) -> bool:
+        """Whether a claimed message is still to go (not dropped as out of date meanwhile)."""
+        row = await self._fetchone(
+            "SELECT 1 FROM outbox WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL",
+            (message_id,),
+        )
+        return row is not None
 
     async def release(self, message_ids: Iterable[int]) -> None:
         """Hand claimed messages back unsent, for the next round."""
