@@ -148,12 +148,12 @@ async def run(
     reply_timeout: float = 60.0,
 ) -> Outcome:
     """The crash run on a fresh database in `workdir`; the server `tg` must be started."""
-    from storage import SQLiteStorage
+    from storage import open_storage
     from tests.running_bot import BotProcess, settings_for
 
     rng = random.Random(seed)
     database = workdir / "crash.db"
-    async with SQLiteStorage(database) as storage:
+    async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
     process = BotProcess(tg, settings_for(tg, database))
     outcome = Outcome()

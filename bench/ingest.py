@@ -174,10 +174,10 @@ def run_bot_process(role: str, profile: Path | None) -> int:
     async def whatmatters() -> None:
         from bot.app import build_application, serve
         from bot.settings import Settings
-        from storage import SQLiteStorage
+        from storage import open_storage
 
         settings = Settings(_env_file=None)  # WHATMATTERS_* from the environment
-        app = build_application(settings, SQLiteStorage(settings.database))
+        app = build_application(settings, open_storage(settings.database))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

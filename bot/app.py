@@ -60,7 +60,7 @@ from conversations.engine import (
     parse_button_data,
 )
 from insights import Analyser, redact
-from storage import Resident, SQLiteStorage, UpdateStatus
+from storage import Resident, Storage, UpdateStatus
 from storage.models import ASKED_FOR, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class ResidentChat:
     def __init__(
         self,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: Storage,
         analyser: Analyser,
         previews: Previews,
         outbox: Outbox,
@@ -457,7 +457,7 @@ class ResidentChat:
 
 
 def build_application(
-    settings: Settings, storage: SQLiteStorage
+    settings: Settings, storage: Storage
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
     if settings.bot_token is None:
@@ -577,7 +577,7 @@ def schedule_jobs(
     app.job_queue.run_once(retention, when=10, name="retention at start-up")
 
 
-async def apply_retention(storage: SQLiteStorage, days: int) -> int:
+async def apply_retention(storage: Storage, days: int) -> int:
     """Delete answers older than the retention period (WHATMATTERS_RETENTION_DAYS)."""
     deleted = await storage.delete_older_than(storage.now() - timedelta(days=days))
     if deleted:

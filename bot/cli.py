@@ -24,7 +24,7 @@ from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from insights.yamlfile import InsightsFileError
-from storage import ExportRow, SQLiteStorage
+from storage import ExportRow, Storage, open_storage
 
 EXPORT_COLUMNS = (
     "resident",
@@ -184,7 +184,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        app = build_application(settings, SQLiteStorage(settings.database))
+        app = build_application(settings, open_storage(settings.database))
         await serve(app, stop)
 
     from telegram.error import InvalidToken
@@ -246,7 +246,7 @@ def _safeguarding(args: argparse.Namespace, settings: Settings) -> int:
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     async def copy() -> None:
-        async with SQLiteStorage(settings.database) as storage:
+        async with open_storage(settings.database) as storage:
             await storage.backup(args.file)
 
     asyncio.run(copy())
@@ -255,7 +255,7 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.sqlite import restore
+    from storage import restore
 
     lock = _running_lock(settings)
     if lock is None:
@@ -320,7 +320,7 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
     """flows list | export | import | publish | rollback, on the configured database."""
     from bot.library import FlowLibrary
 
-    async with SQLiteStorage(settings.database) as storage:
+    async with open_storage(settings.database) as storage:
         library = FlowLibrary(storage)
         await library.install_shipped()
         command = args.flows_command
@@ -391,7 +391,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def run() -> None:
-        async with SQLiteStorage(settings.database) as storage:
+        async with open_storage(settings.database) as storage:
             digests = Digests(storage, settings.zone, redact, settings.theme_catalogue().covers)
             if args.digest_command == "preview":
                 digest = await digests.build(storage.now())
@@ -405,7 +405,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _deliver(settings: Settings, storage: SQLiteStorage) -> int:
+async def _deliver(settings: Settings, storage: Storage) -> int:
     """Send what waits in the outbox with a bot of our own (the running bot may do it too)."""
     from telegram import Bot
 
@@ -437,7 +437,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     since = datetime.combine(args.since, time(), settings.zone) if args.since else None
 
     async def rows() -> list[ExportRow]:
-        async with SQLiteStorage(settings.database) as storage:
+        async with open_storage(settings.database) as storage:
             return await storage.export_rows(since)
 
     found = asyncio.run(rows())

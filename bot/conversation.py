@@ -29,7 +29,7 @@ from conversations.engine import (
 )
 from conversations.model import Flow
 from insights import Analyser
-from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
+from storage import NewAnswer, Resident, Session, Storage, Turn
 from storage.models import Alert, Analysed
 
 
@@ -64,7 +64,7 @@ class Conversations:
 
     def __init__(
         self,
-        storage: SQLiteStorage,
+        storage: Storage,
         library: FlowLibrary,
         analyser: Analyser,
         safeguard: Safeguard | None = None,

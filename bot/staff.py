@@ -28,7 +28,7 @@ from telegram.ext import ContextTypes
 from bot.digest import Digests, split_messages
 from bot.outbox import Outbox
 from bot.settings import Settings
-from storage import SQLiteStorage
+from storage import Inbox, Storage
 from storage.models import StaffMember
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class StaffDesk:
     def __init__(
         self,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: Storage,
         digests: Digests,
         outbox: Outbox,
         redact: Callable[[str], str],
@@ -337,7 +337,7 @@ class StaffDesk:
 
 
 async def reply_html(
-    storage: SQLiteStorage, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    storage: Inbox, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Answer a staff or admin command (Telegram HTML), noting the update handled and answered."""
     message = update.effective_message

@@ -14,7 +14,7 @@ from bot.safeguarding import Safeguard
 from bot.settings import Settings
 from conversations.engine import Input, Message, Press, Text
 from insights import Analyser
-from storage import SQLiteStorage
+from storage import open_storage
 
 # The terminal resident is not a Telegram user; Telegram user ids are all positive.
 TERMINAL_USER_ID = 0
@@ -58,7 +58,7 @@ async def chat_in_terminal(
     out: Callable[[str], None] = print,
 ) -> int:
     """Chat with a flow until it ends or the person types /quit (or presses Ctrl-D)."""
-    async with SQLiteStorage(database) as storage:
+    async with open_storage(database) as storage:
         library = FlowLibrary(storage)
         await library.install_shipped()
         # Residents' side only: the help a sign of risk brings is shown, nobody is alerted.

@@ -98,7 +98,7 @@ async def test_invited_staff_get_a_digest_with_counts_themes_quotes_and_attachme
     assert all("07700" not in row["answer"] for row in rows)
     assert {row["resident"] for row in rows}.isdisjoint({"600", "601", "602", "Sam"})
     log = await bot.storage.audit_log()
-    assert [entry[2] for entry in log] == ["invite", "join"]
+    assert [entry.action for entry in log] == ["invite", "join"]
 
 
 async def test_staff_commands_are_refused_to_residents_and_admin_ones_to_staff(
@@ -114,7 +114,7 @@ async def test_staff_commands_are_refused_to_residents_and_admin_ones_to_staff(
         priya.send(command)
         assert (await said(priya)).plain == NOT_ADMIN
     assert [member.name for member in await bot.storage.staff_members()] == ["Priya"]
-    assert [entry[2] for entry in await bot.storage.audit_log()] == ["invite", "join"]
+    assert [entry.action for entry in await bot.storage.audit_log()] == ["invite", "join"]
 
 
 async def test_an_invite_code_works_once(tg: FakeTelegram, bot: RunningBot) -> None:
@@ -143,10 +143,8 @@ async def test_an_admin_lists_and_removes_staff(tg: FakeTelegram, bot: RunningBo
     admin.press("Remove Tom")
     assert "Tom was removed" in (await said(admin)).plain
     assert [member.name for member in await bot.storage.staff_members()] == ["Priya"]
-    assert (await bot.storage.audit_log())[-1][2:] == (
-        "remove staff",
-        {"staff": "Tom", "staff_id": 2},
-    )
+    last = (await bot.storage.audit_log())[-1]
+    assert (last.action, last.detail) == ("remove staff", {"staff": "Tom", "staff_id": 2})
     # A non-admin pressing the same kind of button changes nothing.
     priya = tg.resident(PRIYA)
     priya.press_data(listing.message_id, "staff:rm:1")

@@ -55,8 +55,8 @@ async def test_a_fetched_batch_is_stored_before_the_poll_returns(
     assert fetched == pushed
     async with SQLiteStorage(database) as storage:
         kept = await storage.unfinished_updates()
-    assert [update_id for update_id, _ in kept] == pushed
-    assert '"text": "hello"' in kept[1][1]
+    assert [stored.update_id for stored in kept] == pushed
+    assert '"text": "hello"' in kept[1].payload
 
 
 async def test_an_update_confirmed_but_never_processed_is_answered_after_a_restart(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import NewAnswer, SQLiteStorage, Turn, UpdateStatus
+from storage import NewAnswer, SQLiteStorage, StorageError, Turn, UpdateStatus
 from storage.models import OutgoingMessage
 from storage.sqlite import migrations
 from tests.clock import HandClock
@@ -97,7 +97,7 @@ async def test_a_failed_turn_stores_nothing(storage: SQLiteStorage) -> None:
     resident = await storage.resident(111, 111)
     await storage.record_update(7, "{}")
     await storage.save_turn(_turn(resident.id, None, answer=NewAnswer("a", "Q", "x"), update_id=7))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError):
         # The same update cannot carry a second answer.
         await storage.save_turn(
             _turn(resident.id, None, answer=NewAnswer("b", "Q", "y"), update_id=7)
