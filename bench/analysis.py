@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 REPO: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.digest import Digests, answers_csv, chart_png, render_sections  # noqa: E402
 from insights import Analyser, AsksFor, redact, shipped_catalogue  # noqa: E402
+from services.digest import Digests, answers_csv, chart_png, render_sections  # noqa: E402
 from storage import NewAnswer, Storage, Turn, open_storage  # noqa: E402
 from storage.models import Analysed  # noqa: E402
 

@@ -13,13 +13,13 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.library import FlowLibrary
 from bot.outbox import Outbox
-from bot.preview import Previews
 from bot.settings import Settings
 from bot.staff import NOT_ADMIN, reply_html
 from conversations.engine import Message
 from conversations.loader import MAX_FLOW_BYTES, FlowFileError
+from services.library import FlowLibrary
+from services.preview import Previews
 from storage import Storage
 from storage.models import OutgoingMessage
 

@@ -39,16 +39,11 @@ from telegram.ext import (
 
 from bot import wording
 from bot.admin import FlowDesk
-from bot.conversation import Conversations, replies_from_json
-from bot.digest import Digests, last_scheduled
 from bot.flood import FloodGauge, Pace
 from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
-from bot.library import FlowLibrary
 from bot.outbox import Outbox
-from bot.preview import Previews
 from bot.reminders import nudge_and_expire
-from bot.safeguarding import Safeguard
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from conversations.engine import (
@@ -59,7 +54,10 @@ from conversations.engine import (
     Unreadable,
     parse_button_data,
 )
-from insights import Analyser, redact
+from insights import redact
+from services import Services
+from services.conversation import Conversations, replies_from_json
+from services.digest import Digests, last_scheduled
 from storage import Resident, Storage, UpdateStatus
 from storage.models import ASKED_FOR, OutgoingMessage
 
@@ -147,30 +145,20 @@ def _unreadable(message: TelegramMessage) -> Unreadable:
 class ResidentChat:
     """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        storage: Storage,
-        analyser: Analyser,
-        previews: Previews,
-        outbox: Outbox,
-    ) -> None:
+    def __init__(self, settings: Settings, services: Services, outbox: Outbox) -> None:
         self.settings = settings
-        self.storage = storage
+        self.storage = services.storage
         self.outbox = outbox
-        self.library = FlowLibrary(storage)
-        safeguard = Safeguard(settings, storage, settings.safeguarding_list())
-        self.conversations = Conversations(storage, self.library, analyser, safeguard)
-        self.previews = previews
+        self.library = services.library
+        self.conversations = services.conversations
+        self.previews = services.previews
         self.flood = FloodGauge()
 
     # Start-up and shut-down -----------------------------------------------------------------
 
     async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Open the database, publish the shipped flows and set the command menu."""
-        await self.storage.open()
+        """Send alerts as soon as they are committed, and set the command menu."""
         self.conversations.on_alert = lambda: app.create_task(self.outbox.deliver())
-        await self.library.install_shipped()
         flow_commands = [
             BotCommand(name, title[:256]) for name, title in await self.library.commands()
         ]
@@ -179,10 +167,6 @@ class ResidentChat:
         except TelegramError as error:
             # A Bot API server that refuses the menu must not stop residents being heard.
             log.warning("could not set the command menu: %s", error)
-
-    async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Close the database."""
-        await self.storage.close()
 
     # Gatekeepers ----------------------------------------------------------------------------
 
@@ -457,19 +441,22 @@ class ResidentChat:
 
 
 def build_application(
-    settings: Settings, storage: Storage
+    settings: Settings, services: Services
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
+    """Wire the bot: settings, services, handlers in their order, jobs, and the error handler.
+
+    The caller opens the services (`build_services`) around the application's whole life.
+    """
+    storage = services.storage
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
     bot = RecordingBot(
         settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
     )
     outbox = Outbox(storage, bot)
-    previews = Previews(storage)
-    catalogue = settings.theme_catalogue()
-    chat = ResidentChat(settings, storage, Analyser(catalogue), previews, outbox)
-    digests = Digests(storage, settings.zone, redact, catalogue.covers)
+    previews = services.previews
+    chat = ResidentChat(settings, services, outbox)
+    digests = services.digests
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await chat.post_init(app)
@@ -483,7 +470,6 @@ def build_application(
         .bot(bot)
         .concurrent_updates(OneAtATimePerResident())
         .post_init(post_init)
-        .post_shutdown(chat.post_shutdown)
         .build()
     )
     desk = StaffDesk(settings, storage, digests, outbox, redact)

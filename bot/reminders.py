@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import json
 
-from bot.conversation import Conversations
 from bot.keyboard import keyboard
 from conversations.engine import State, expire, expiry_due, reminder_due
+from services.conversation import Conversations
 from storage.models import OutgoingMessage
 
 

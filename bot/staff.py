@@ -25,9 +25,9 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.digest import Digests, split_messages
 from bot.outbox import Outbox
 from bot.settings import Settings
+from services.digest import Digests, split_messages
 from storage import Inbox, Storage
 from storage.models import StaffMember
 

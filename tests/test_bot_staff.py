@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.digest import Digests
 from bot.staff import NOT_ADMIN, NOT_STAFF
 from insights import redact
+from services.digest import Digests
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import BotProcess, RunningBot, said, settings_for
@@ -229,23 +229,22 @@ async def test_a_missed_weekly_digest_is_sent_at_start_up_once(
         await running.stop()
 
 
-def test_the_weekly_job_runs_at_the_configured_local_time(tg: FakeTelegram, database: Path) -> None:
+async def test_the_weekly_job_runs_at_the_configured_local_time(
+    tg: FakeTelegram, database: Path
+) -> None:
     """`wed 17:30` in Europe/London becomes a weekly JobQueue job on Wednesdays at 17:30 there."""
     from zoneinfo import ZoneInfo
 
     from bot.app import build_application, schedule_jobs
-    from bot.conversation import Conversations
-    from bot.library import FlowLibrary
     from bot.outbox import Outbox
-    from insights import Analyser
-    from storage import SQLiteStorage
+    from services import build_services
 
     settings = settings_for(tg, database, digest_schedule="wed 17:30", timezone="Europe/London")
-    storage = SQLiteStorage(database)
-    app = build_application(settings, storage)
-    digests = Digests(storage, ZoneInfo("Europe/London"), redact)
-    conversations = Conversations(storage, FlowLibrary(storage), Analyser())
-    schedule_jobs(app, settings, digests, Outbox(storage, app.bot), conversations)
+    async with build_services(settings) as services:
+        storage = services.storage
+        app = build_application(settings, services)
+        digests = Digests(storage, ZoneInfo("Europe/London"), redact)
+        schedule_jobs(app, settings, digests, Outbox(storage, app.bot), services.conversations)
     assert app.job_queue is not None
     (weekly,) = app.job_queue.get_jobs_by_name("weekly digest")
     trigger = weekly.job.trigger

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot import wording
-from bot.conversation import Conversations
 from bot.inbox import RecordingBot
-from storage import SQLiteStorage
+from services.conversation import Conversations
+from storage import Inbox, SQLiteStorage
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import RunningBot, said, settings_for
 
@@ -34,7 +34,7 @@ async def fetch_as_a_dying_bot(tg: FakeTelegram, database: Path, *, confirm: boo
     return ids
 
 
-async def all_finished(storage: SQLiteStorage, within: float = 3.0) -> bool:
+async def all_finished(storage: Inbox, within: float = 3.0) -> bool:
     """Whether every stored update is processed and answered, waiting up to `within` seconds."""
     for _ in range(int(within / 0.05)):
         if not await storage.unfinished_updates():

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot import wording
-from bot.library import FlowLibrary
-from bot.safeguarding import Safeguard
 from conversations.engine import (
     Answer,
     Begin,
@@ -29,6 +27,8 @@ from conversations.engine import (
 )
 from conversations.model import Flow
 from insights import Analyser
+from services.library import FlowLibrary
+from services.safeguarding import Safeguard
 from storage import NewAnswer, Resident, Session, Storage, Turn
 from storage.models import Alert, Analysed
 
