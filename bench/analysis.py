@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 REPO: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.digest import Digests, answers_csv, chart_png, render_sections  # noqa: E402
 from insights import Analyser, AsksFor, redact, shipped_catalogue  # noqa: E402
-from storage import NewAnswer, SQLiteStorage, Turn  # noqa: E402
+from services.digest import Digests, answers_csv, chart_png, render_sections  # noqa: E402
+from storage import NewAnswer, Storage, Turn, open_storage  # noqa: E402
 from storage.models import Analysed  # noqa: E402
 
 DEFAULT_DATA: Final = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
@@ -111,7 +111,7 @@ def measure(analyser: Analyser, answers: Sequence[tuple[str, AsksFor]], repeats:
     return best
 
 
-async def fill(storage: SQLiteStorage, analyser: Analyser, answers: int, residents: int) -> None:
+async def fill(storage: Storage, analyser: Analyser, answers: int, residents: int) -> None:
     """Store `answers` analysed answers from `residents` residents, as the bot stores them."""
     texts = made_up_answers(answers, seed=11)
     found: dict[tuple[str, AsksFor], Analysed] = {}
@@ -138,7 +138,7 @@ async def digest_seconds(answers: int, residents: int) -> dict[str, float]:
     moment = end - timedelta(days=3)
     zone = ZoneInfo("Europe/London")
     with tempfile.TemporaryDirectory() as folder:
-        async with SQLiteStorage(Path(folder) / "bench.db", clock=lambda: moment) as storage:
+        async with open_storage(Path(folder) / "bench.db", clock=lambda: moment) as storage:
             started = time.perf_counter()
             await fill(storage, Analyser(shipped_catalogue("council")), answers, residents)
             filled = time.perf_counter() - started

@@ -155,12 +155,12 @@ async def run(
     bursts: int = 0,
 ) -> Outcome:
     """The crash run on a fresh database in `workdir`; the server `tg` must be started."""
-    from storage import SQLiteStorage
+    from storage import open_storage
     from tests.running_bot import BotProcess, settings_for
 
     rng = random.Random(seed)
     database = workdir / "crash.db"
-    async with SQLiteStorage(database) as storage:
+    async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
     process = BotProcess(tg, settings_for(tg, database))
     outcome = Outcome()
@@ -233,11 +233,13 @@ async def _main(args: argparse.Namespace) -> int:
     from tests.fake_telegram import FakeTelegram
 
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    with tempfile.TemporaryDirectory(prefix="whatmatters-crash-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="whatmatters-crash-") as temporary:
+        workdir: Path = args.keep or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before anything runs)
         async with FakeTelegram() as tg:
             outcome = await run(
                 tg,
-                Path(workdir),
+                workdir,
                 residents=args.residents,
                 rounds=args.rounds,
                 seed=args.seed,
@@ -266,6 +268,9 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", type=Path, help="keep the database and the bot's log in this folder"
+    )
     parser.add_argument(
         "--bursts", type=int, default=0, help="sendMessage calls failing (5xx) at each restart"
     )

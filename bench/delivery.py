@@ -49,13 +49,13 @@ async def deliver(staff: int) -> tuple[int, float, bool]:
     from telegram import Bot
 
     from bot.outbox import Outbox
-    from storage import SQLiteStorage
+    from storage import open_storage
     from tests.fake_telegram import FakeTelegram
 
     with tempfile.TemporaryDirectory(prefix="whatmatters-delivery-") as folder:
         async with (
             FakeTelegram() as tg,
-            SQLiteStorage(Path(folder) / "bench.db") as storage,
+            open_storage(Path(folder) / "bench.db") as storage,
             Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as client,
         ):
             chats = [FIRST_STAFF + n for n in range(staff)]

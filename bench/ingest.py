@@ -174,15 +174,15 @@ def run_bot_process(role: str, profile: Path | None) -> int:
     async def whatmatters() -> None:
         from bot.app import build_application, serve
         from bot.settings import Settings
-        from storage import SQLiteStorage
+        from services import build_services
 
         settings = Settings(_env_file=None)  # WHATMATTERS_* from the environment
-        app = build_application(settings, SQLiteStorage(settings.database))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await serve(app, stop)
+        async with build_services(settings) as services:
+            await serve(build_application(settings, services), stop)
 
     def run() -> None:
         if role == WHATMATTERS:

@@ -13,14 +13,14 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.library import FlowLibrary
 from bot.outbox import Outbox
-from bot.preview import Previews
 from bot.settings import Settings
 from bot.staff import NOT_ADMIN, reply_html
 from conversations.engine import Message
 from conversations.loader import MAX_FLOW_BYTES, FlowFileError
-from storage import SQLiteStorage
+from services.library import FlowLibrary
+from services.preview import Previews
+from storage import Storage
 from storage.models import OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class FlowDesk:
     def __init__(
         self,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: Storage,
         library: FlowLibrary,
         not_for_admins: Handler,
         previews: Previews,
@@ -199,13 +199,13 @@ class FlowDesk:
         audience = await self.storage.broadcast_audience()
         queued = await self.storage.enqueue(
             OutgoingMessage(
-                f"broadcast:{flow_id}:{live.version}:{resident_id}",
-                chat_id,
+                f"broadcast:{flow_id}:{live.version}:{recipient.resident_id}",
+                recipient.chat_id,
                 "sendMessage",
                 text,
-                resident_id=resident_id,
+                resident_id=recipient.resident_id,
             )
-            for resident_id, chat_id in audience
+            for recipient in audience
         )
         await self.storage.audit(
             user, "broadcast", flow=flow_id, version=live.version, residents=queued

@@ -39,17 +39,12 @@ from telegram.ext import (
 
 from bot import wording
 from bot.admin import FlowDesk
-from bot.conversation import Conversations, replies_from_json
-from bot.digest import Digests, last_scheduled
 from bot.flood import FloodGauge, Pace
 from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
-from bot.library import FlowLibrary
 from bot.loop import WALK, LoopDesk
 from bot.outbox import Outbox
-from bot.preview import Previews
 from bot.reminders import nudge_and_expire
-from bot.safeguarding import Safeguard
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from conversations.engine import (
@@ -60,9 +55,12 @@ from conversations.engine import (
     Unreadable,
     parse_button_data,
 )
-from insights import Analyser, redact
-from services.actions import BUTTON, ActionDesk, parse_reaction
-from storage import Resident, SQLiteStorage, UpdateStatus
+from insights import redact
+from services import Services
+from services.actions import BUTTON, parse_reaction
+from services.conversation import Conversations, replies_from_json
+from services.digest import Digests, last_scheduled
+from storage import Resident, Storage, UpdateStatus
 from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -150,23 +148,14 @@ def _unreadable(message: TelegramMessage) -> Unreadable:
 class ResidentChat:
     """The Telegram side of a resident's conversation: a thin adapter over `Conversations`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        storage: SQLiteStorage,
-        analyser: Analyser,
-        previews: Previews,
-        outbox: Outbox,
-        actions: ActionDesk,
-    ) -> None:
+    def __init__(self, settings: Settings, services: Services, outbox: Outbox) -> None:
         self.settings = settings
-        self.storage = storage
+        self.storage = services.storage
         self.outbox = outbox
-        self.library = FlowLibrary(storage)
-        safeguard = Safeguard(settings, storage, settings.safeguarding_list())
-        self.actions = actions
-        self.conversations = Conversations(storage, self.library, analyser, safeguard, actions)
-        self.previews = previews
+        self.library = services.library
+        self.actions = services.actions
+        self.conversations = services.conversations
+        self.previews = services.previews
         self.flood = FloodGauge()
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
@@ -174,10 +163,8 @@ class ResidentChat:
     # Start-up and shut-down -----------------------------------------------------------------
 
     async def post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Open the database, publish the shipped flows and set the command menu."""
-        await self.storage.open()
+        """Send alerts as soon as they are committed, and set the command menu."""
         self.conversations.on_alert = lambda: app.create_task(self.outbox.deliver())
-        await self.library.install_shipped()
         flow_commands = [
             BotCommand(name, title[:256]) for name, title in await self.library.commands()
         ]
@@ -186,10 +173,6 @@ class ResidentChat:
         except TelegramError as error:
             # A Bot API server that refuses the menu must not stop residents being heard.
             log.warning("could not set the command menu: %s", error)
-
-    async def post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Close the database."""
-        await self.storage.close()
 
     # Gatekeepers ----------------------------------------------------------------------------
 
@@ -569,21 +552,22 @@ def _markup_json(message: Message) -> str | None:
 
 
 def build_application(
-    settings: Settings, storage: SQLiteStorage
+    settings: Settings, services: Services
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Wire the bot: settings, storage, handlers in their order, jobs, and the error handler."""
+    """Wire the bot: settings, services, handlers in their order, jobs, and the error handler.
+
+    The caller opens the services (`build_services`) around the application's whole life.
+    """
+    storage = services.storage
     if settings.bot_token is None:
         raise ValueError("WHATMATTERS_BOT_TOKEN is not set")
     bot = RecordingBot(
         settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
     )
     outbox = Outbox(storage, bot)
-    previews = Previews(storage)
-    catalogue = settings.theme_catalogue()
-    analyser = Analyser(catalogue)
-    actions = ActionDesk(storage, [theme.name for theme in catalogue.themes], analyser)
-    chat = ResidentChat(settings, storage, analyser, previews, outbox, actions)
-    digests = Digests(storage, settings.zone, redact, catalogue.covers)
+    previews = services.previews
+    chat = ResidentChat(settings, services, outbox)
+    digests = services.digests
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await chat.post_init(app)
@@ -597,12 +581,11 @@ def build_application(
         .bot(bot)
         .concurrent_updates(OneAtATimePerResident())
         .post_init(post_init)
-        .post_shutdown(chat.post_shutdown)
         .build()
     )
     desk = StaffDesk(settings, storage, digests, outbox, redact)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
-    loop = LoopDesk(settings, storage, actions, outbox)
+    loop = LoopDesk(settings, storage, services.actions, outbox)
     chat.staff_words = loop
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
@@ -700,7 +683,7 @@ def schedule_jobs(
     app.job_queue.run_once(retention, when=10, name="retention at start-up")
 
 
-async def apply_retention(storage: SQLiteStorage, days: int) -> int:
+async def apply_retention(storage: Storage, days: int) -> int:
     """Delete answers older than the retention period (WHATMATTERS_RETENTION_DAYS)."""
     deleted = await storage.delete_older_than(storage.now() - timedelta(days=days))
     if deleted:

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from insights.yamlfile import InsightsFileError
-from storage import ExportRow, SQLiteStorage
+from storage import ExportRow, Storage, open_storage
 
 EXPORT_COLUMNS = (
     "resident",
@@ -170,6 +170,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.app import UnreadableBotApi, build_application, serve
+    from services import build_services
 
     try:  # the admin-edited files, read now so that a mistake is one clear line
         settings.theme_catalogue()
@@ -187,8 +188,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        app = build_application(settings, SQLiteStorage(settings.database))
-        await serve(app, stop)
+        async with build_services(settings) as services:
+            await serve(build_application(settings, services), stop)
 
     from telegram.error import InvalidToken
 
@@ -256,7 +257,7 @@ def _safeguarding(args: argparse.Namespace, settings: Settings) -> int:
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     async def copy() -> None:
-        async with SQLiteStorage(settings.database) as storage:
+        async with open_storage(settings.database) as storage:
             await storage.backup(args.file)
 
     asyncio.run(copy())
@@ -265,7 +266,7 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.sqlite import restore
+    from storage import restore
 
     lock = _running_lock(settings)
     if lock is None:
@@ -287,14 +288,12 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
 
 def _try(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal import chat_in_terminal
-    from insights import Analyser
 
-    analyser = Analyser(settings.theme_catalogue())
     if args.keep:
-        return asyncio.run(chat_in_terminal(settings.database, args.flow_id, analyser, settings))
+        return asyncio.run(chat_in_terminal(settings, args.flow_id))
     with tempfile.TemporaryDirectory() as folder:
-        database = Path(folder) / "try.db"
-        return asyncio.run(chat_in_terminal(database, args.flow_id, analyser, settings))
+        throwaway = settings.model_copy(update={"database": Path(folder) / "try.db"})
+        return asyncio.run(chat_in_terminal(throwaway, args.flow_id))
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
@@ -328,11 +327,10 @@ COMMAND_LINE = 0
 
 async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
     """flows list | export | import | publish | rollback, on the configured database."""
-    from bot.library import FlowLibrary
+    from services import build_services
 
-    async with SQLiteStorage(settings.database) as storage:
-        library = FlowLibrary(storage)
-        await library.install_shipped()
+    async with build_services(settings) as services:
+        storage, library = services.storage, services.library
         command = args.flows_command
         if command == "list":
             drafts = await storage.drafted_flows()
@@ -393,16 +391,16 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.digest import Digests, render_text
-    from insights.redact import redact
+    from services import build_services
+    from services.digest import render_text
 
     if args.digest_command == "send" and settings.bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
 
     async def run() -> None:
-        async with SQLiteStorage(settings.database) as storage:
-            digests = Digests(storage, settings.zone, redact, settings.theme_catalogue().covers)
+        async with build_services(settings) as services:
+            storage, digests = services.storage, services.digests
             if args.digest_command == "preview":
                 digest = await digests.build(storage.now())
                 print(render_text(digest, settings.zone))
@@ -415,7 +413,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _deliver(settings: Settings, storage: SQLiteStorage) -> int:
+async def _deliver(settings: Settings, storage: Storage) -> int:
     """Send what waits in the outbox with a bot of our own (the running bot may do it too)."""
     from telegram import Bot
 
@@ -446,9 +444,11 @@ def _analyse(args: argparse.Namespace, settings: Settings) -> int:
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     since = datetime.combine(args.since, time(), settings.zone) if args.since else None
 
+    from services import build_services
+
     async def rows() -> list[ExportRow]:
-        async with SQLiteStorage(settings.database) as storage:
-            return await storage.export_rows(since)
+        async with build_services(settings) as services:
+            return await services.storage.export_rows(since)
 
     found = asyncio.run(rows())
     if not args.as_written:

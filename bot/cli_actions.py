@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.settings import Settings
-from insights import Analyser
-from services.actions import STATUSES, ActionDesk, ActionError, Plan
-from storage import SQLiteStorage
+from services import build_services
+from services.actions import STATUSES, ActionError, Plan
 from storage.models import ActionSummary
 
 # Actions from the command line are written (and audited) under this author: no Telegram id.
@@ -75,9 +74,8 @@ def _ask(question: str) -> bool:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, confirm: Callable[[str], bool]) -> int:
-    catalogue = settings.theme_catalogue()
-    async with SQLiteStorage(settings.database) as storage:
-        desk = ActionDesk(storage, [theme.name for theme in catalogue.themes], Analyser(catalogue))
+    async with build_services(settings) as services:
+        desk = services.actions
         if args.actions_command == "list":
             _print_list(await desk.summaries(), args.format)
             return 0

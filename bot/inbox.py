@@ -22,7 +22,7 @@ from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.ext import Application, ExtBot
 from telegram.request import HTTPXRequest
 
-from storage import SQLiteStorage
+from storage import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class RecordingBot(ExtBot[None]):
 
     __slots__ = ("_inbox",)
 
-    def __init__(self, token: str, base_url: str, base_file_url: str, inbox: SQLiteStorage) -> None:
+    def __init__(self, token: str, base_url: str, base_file_url: str, inbox: Inbox) -> None:
         super().__init__(
             token,
             base_url=base_url,
@@ -109,13 +109,11 @@ class RecordingBot(ExtBot[None]):
         return updates
 
 
-async def replay_unfinished(
-    app: Application[Any, Any, Any, Any, Any, Any], storage: SQLiteStorage
-) -> int:
+async def replay_unfinished(app: Application[Any, Any, Any, Any, Any, Any], storage: Inbox) -> int:
     """Queue the updates a crash left unprocessed or unanswered; returns how many."""
     unfinished = await storage.unfinished_updates()
-    for _update_id, payload in unfinished:
-        update = Update.de_json(json.loads(payload), app.bot)
+    for stored in unfinished:
+        update = Update.de_json(json.loads(stored.payload), app.bot)
         if update is not None:
             await app.update_queue.put(update)
     if unfinished:

@@ -26,7 +26,7 @@ from services.actions import (
     match_theme,
     parse_status,
 )
-from storage import SQLiteStorage
+from storage import Storage
 from storage.models import ActionDraft, ActionSummary
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class LoopDesk:
     """Handlers of the loop, for staff and residents."""
 
     def __init__(
-        self, settings: Settings, storage: SQLiteStorage, actions: ActionDesk, outbox: Outbox
+        self, settings: Settings, storage: Storage, actions: ActionDesk, outbox: Outbox
     ) -> None:
         self.settings = settings
         self.storage = storage

@@ -16,13 +16,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from storage import SQLiteStorage
+from storage import Clocked, OutboxQueue, Residents
 from storage.models import REPLY_KEY, QueuedMessage
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,16 @@ def _retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+class DeliveryStorage(OutboxQueue, Residents, Clocked, Protocol):
+    """What sending needs: the queue, marking a chat that blocked the bot, and the clock."""
+
+
 class Outbox:
     """Sends what waits in the outbox; one `deliver()` at a time per process."""
 
     def __init__(
         self,
-        storage: SQLiteStorage,
+        storage: DeliveryStorage,
         bot: Bot,
         *,
         per_second: float = MESSAGES_PER_SECOND,

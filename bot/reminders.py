@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import json
 
-from bot.conversation import Conversations
 from bot.keyboard import keyboard
 from conversations.engine import State, expire, expiry_due, reminder_due
+from services.conversation import Conversations
 from storage.models import OutgoingMessage
 
 
@@ -20,7 +20,9 @@ async def nudge_and_expire(conversations: Conversations) -> tuple[int, int]:
     storage, library = conversations.storage, conversations.library
     now = storage.now()
     reminded = expired = 0
-    for session, chat_id, asked_at, already_reminded in await storage.waiting_sessions():
+    for waiting in await storage.waiting_sessions():
+        session, chat_id, asked_at = waiting.session, waiting.chat_id, waiting.asked_at
+        already_reminded = waiting.reminded
         flow = await library.get(session.flow_id, session.flow_version)
         state = State.model_validate_json(session.state)
         expires = expiry_due(flow, state)

@@ -25,10 +25,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.digest import Digests, split_messages
 from bot.outbox import Outbox
 from bot.settings import Settings
-from storage import SQLiteStorage
+from services.digest import Digests, split_messages
+from storage import Inbox, Storage
 from storage.models import StaffMember
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class StaffDesk:
     def __init__(
         self,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: Storage,
         digests: Digests,
         outbox: Outbox,
         redact: Callable[[str], str],
@@ -339,7 +339,7 @@ class StaffDesk:
 
 
 async def reply_html(
-    storage: SQLiteStorage, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    storage: Inbox, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Answer a staff or admin command (Telegram HTML), noting the update handled and answered."""
     message = update.effective_message

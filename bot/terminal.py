@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from bot import wording
-from bot.conversation import Conversations
-from bot.library import FlowLibrary, UnknownFlow
-from bot.safeguarding import Safeguard
 from bot.settings import Settings
 from conversations.engine import Input, Message, Press, Text
-from insights import Analyser
-from storage import SQLiteStorage
+from services import build_services
+from services.conversation import Conversations
+from services.library import UnknownFlow
+from services.safeguarding import Safeguard
 
 # The terminal resident is not a Telegram user; Telegram user ids are all positive.
 TERMINAL_USER_ID = 0
@@ -50,24 +48,18 @@ def _understand(line: str, last: Sequence[Message]) -> Input:
 
 
 async def chat_in_terminal(
-    database: Path,
+    settings: Settings,
     flow_id: str | None,
-    analyser: Analyser,
-    settings: Settings | None = None,
     ask: Ask = input,
     out: Callable[[str], None] = print,
 ) -> int:
     """Chat with a flow until it ends or the person types /quit (or presses Ctrl-D)."""
-    async with SQLiteStorage(database) as storage:
-        library = FlowLibrary(storage)
-        await library.install_shipped()
+    database = settings.database
+    async with build_services(settings) as services:
+        storage = services.storage
         # Residents' side only: the help a sign of risk brings is shown, nobody is alerted.
-        safeguard = (
-            None
-            if settings is None
-            else Safeguard(settings, storage, settings.safeguarding_list(), alert_contacts=False)
-        )
-        conversations = Conversations(storage, library, analyser, safeguard)
+        safeguard = Safeguard(settings, storage, services.safeguard.signs, alert_contacts=False)
+        conversations = Conversations(storage, services.library, services.analyser, safeguard)
         resident = await storage.resident(TERMINAL_USER_ID, TERMINAL_USER_ID)
         out("Type your answers; type a number to press a button. /stop, /help, /quit.\n")
         try:

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.conversation import replies_to_json
 from conversations.engine import Message
 from insights import Analyser
+from services.conversation import replies_to_json
+from storage import Actions, Answers, Clocked
 from storage.models import (
     THREAD,
     Action,
-    ActionChange,
     ActionSummary,
     Alert,
     Analysed,
@@ -33,7 +33,6 @@ from storage.models import (
     NewAnswer,
     OutgoingMessage,
     Resident,
-    Session,
     ThemeCount,
     Turn,
 )
@@ -69,45 +68,8 @@ class ActionError(ValueError):
     """A mistake in what staff asked for, in words to show them as they are."""
 
 
-class ActionStore(Protocol):
-    """What "you said, we did" needs of storage (see `storage.interfaces.Actions`)."""
-
-    def now(self) -> datetime: ...
-
-    async def theme_counts(self, since: datetime) -> list[ThemeCount]: ...
-
-    async def listeners(
-        self, theme: str, since: datetime, action_id: int | None, status: str
-    ) -> list[Listener]: ...
-
-    async def save_action(
-        self,
-        action_id: int | None,
-        *,
-        theme: str,
-        status: str,
-        text: str,
-        reason: str | None,
-        by: int,
-        listeners: Sequence[Listener],
-        message: MessageMaker,
-    ) -> Action: ...
-
-    async def action(self, action_id: int) -> Action | None: ...
-
-    async def action_summaries(self) -> list[ActionSummary]: ...
-
-    async def told_lately(self, resident_id: int, since: datetime) -> Action | None: ...
-
-    async def flow_session(self, resident_id: int, flow_id: str) -> Session | None: ...
-
-    async def save_turn(self, turn: Turn) -> Session: ...
-
-
-class MessageMaker(Protocol):
-    """Makes the outbox message telling one listener of an action (it needs the action's id)."""
-
-    def __call__(self, action: Action, listener: Listener) -> OutgoingMessage: ...
+class ActionStore(Actions, Answers, Clocked, Protocol):
+    """What "you said, we did" needs of storage."""
 
 
 def parse_status(text: str) -> str:
@@ -399,16 +361,8 @@ class ActionDesk:
         )
 
 
-class LoopReportStore(Protocol):
+class LoopReportStore(Actions, Answers, Protocol):
     """What the digest's "You said, we did" section reads."""
-
-    async def changed_actions(self, start: datetime, end: datetime) -> list[ActionChange]: ...
-
-    async def action_summaries(self) -> list[ActionSummary]: ...
-
-    async def theme_counts(self, since: datetime) -> list[ThemeCount]: ...
-
-    async def answers_between(self, start: datetime, end: datetime) -> list[AnswerFact]: ...
 
 
 # The digest's list of themes with the most answers and no action yet.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -305,3 +306,56 @@ class ActionDraft:
     text: str | None
     status: str | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """A raw Telegram update as kept in the inbox: its id and its JSON."""
+
+    update_id: int
+    payload: str
+
+
+@dataclass(frozen=True)
+class WaitingSession:
+    """A session under way whose resident can still be written to, as reminders need it."""
+
+    session: Session
+    chat_id: int  # the chat to write to
+    asked_at: datetime  # when its current question was asked
+    reminded: bool  # whether that question's reminder has gone
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: when, who (a Telegram id; 0 for the bot itself), what, details."""
+
+    at: datetime
+    actor: int
+    action: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An admin's preview of a flow under way: the flow's id, its YAML and the engine's state."""
+
+    flow_id: str
+    source: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A resident who may be told what changed: their id and the chat to write to."""
+
+    resident_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """The digest of one period: its id, and whether it has already been queued for staff."""
+
+    id: int
+    queued: bool

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from storage import Storage, open_storage
+from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import RunningBot, settings_for
 
@@ -53,3 +56,21 @@ async def admin_bot(tg: FakeTelegram, database: Path) -> AsyncIterator[RunningBo
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+def clock() -> HandClock:
+    """A clock that moves only when the test moves it (tests may define their own)."""
+    return HandClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: HandClock
+) -> AsyncIterator[Storage]:
+    """An open, empty storage of the backend named by the test's parameter ("sqlite" today)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend != "sqlite":
+        raise ValueError(f"no such storage backend in the tests: {backend}")
+    async with open_storage(tmp_path / "contract.db", clock=clock) as opened:
+        yield opened

@@ -14,7 +14,8 @@ from telegram.ext import Application
 
 from bot.app import build_application, serve
 from bot.settings import Settings
-from storage import SQLiteStorage
+from services import build_services
+from storage import Storage, open_storage
 from tests.fake_telegram import FakeTelegram, Resident, SentMessage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,16 +39,20 @@ class RunningBot:
     def __init__(self, tg: FakeTelegram, settings: Settings) -> None:
         self.tg = tg
         self.settings = settings
-        self.storage = SQLiteStorage(settings.database)
+        # Opened by `start` (through `build_services`, as `whatmatters run` opens it).
+        self.storage: Storage = open_storage(settings.database)
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._services = contextlib.AsyncExitStack()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Start the bot and wait until it polls for updates."""
         polls_before = len(self.tg.calls_to("getUpdates"))
-        self.storage = SQLiteStorage(self.settings.database)
-        self.app = build_application(self.settings, self.storage)
+        self._services = contextlib.AsyncExitStack()
+        services = await self._services.enter_async_context(build_services(self.settings))
+        self.storage = services.storage
+        self.app = build_application(self.settings, services)
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(serve(self.app, self._stop))
         await self.tg.wait_for_call("getUpdates", timeout=timeout, count=polls_before + 1)
@@ -58,7 +63,10 @@ class RunningBot:
             return
         self._stop.set()
         task, self._task = self._task, None
-        await asyncio.wait_for(task, timeout)
+        try:
+            await asyncio.wait_for(task, timeout)
+        finally:
+            await self._services.aclose()
 
     async def kill(self) -> None:
         """Stop the bot abruptly, mid-work, as a crash would: no shutdown steps run."""
@@ -68,6 +76,7 @@ class RunningBot:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+        await self._services.aclose()  # what a dead process's connection would be: gone
 
     async def restart(self) -> None:
         """Stop the bot cleanly and start a new one on the same database."""

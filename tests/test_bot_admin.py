@@ -51,7 +51,7 @@ async def test_an_admin_edits_a_flow_in_telegram(tg: FakeTelegram, bot: RunningB
     admin.send("/rollback what-matters")
     assert "version 1 is live again (was 2)" in (await said(admin)).plain
     assert "Overall, how happy are you" in await download(admin)
-    actions = [(actor, action) for _, actor, action, _ in await bot.storage.audit_log()]
+    actions = [(entry.actor, entry.action) for entry in await bot.storage.audit_log()]
     assert actions == [(ADMIN, "save draft"), (ADMIN, "publish"), (ADMIN, "rollback")]
 
 
@@ -201,4 +201,4 @@ async def test_a_broadcast_invites_only_those_who_said_yes_and_never_after_stop(
     assert "Inviting 0 residents" in (await said(admin)).plain  # nobody twice
     await asyncio.sleep(0.3)
     assert all(m.edited for m in yes.unread())
-    assert (await bot.storage.audit_log())[-1][2] == "broadcast"
+    assert (await bot.storage.audit_log())[-1].action == "broadcast"

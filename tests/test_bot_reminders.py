@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.conversation import Conversations
-from bot.library import FlowLibrary
 from bot.outbox import Outbox
 from bot.reminders import nudge_and_expire
 from conversations.engine import Press, Text
 from insights import Analyser
+from services.conversation import Conversations
+from services.library import FlowLibrary
 from storage import SQLiteStorage
 from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram

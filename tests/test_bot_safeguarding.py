@@ -103,9 +103,9 @@ async def test_a_sign_of_risk_gets_help_at_once_an_alert_to_the_lead_and_an_audi
     assert "what-matters" in alert.plain
     assert AT_RISK in alert.plain
     assert str(SAM) not in alert.plain  # never the Telegram id
-    entries = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
+    entries = [e for e in await bot.storage.audit_log() if e.action == "safeguarding alert"]
     assert len(entries) == 1
-    detail = entries[0][3]
+    detail = entries[0].detail
     assert detail["resident"] == pseudonym
     assert detail["signals"] == ["self-harm"]
     assert detail["alerted"] == [f"contact {LEAD}"]
@@ -203,7 +203,7 @@ async def test_an_admin_makes_a_member_of_staff_a_safeguarding_contact(
     admin.press("Priya: safeguarding contact")
     assert "Priya is now a safeguarding contact" in (await said(admin)).plain
     assert [m.safeguarding for m in await bot.storage.staff_members()] == [True]
-    assert "safeguarding contact" in [e[2] for e in await bot.storage.audit_log()]
+    assert "safeguarding contact" in [e.action for e in await bot.storage.audit_log()]
     assert listing.labels  # the buttons were there to press
 
     sam = tg.resident(SAM)
@@ -224,8 +224,8 @@ async def test_with_no_contact_set_the_admins_get_the_alert(
     await answer(sam, "My stepdad hits the kids when he is drunk")
     alert = await said(admin)
     assert "A child at risk" in alert.plain or "child" in alert.plain.lower()
-    entries = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
-    assert entries[0][3]["alerted"] == [f"admin {ADMIN}"]
+    entries = [e for e in await bot.storage.audit_log() if e.action == "safeguarding alert"]
+    assert entries[0].detail["alerted"] == [f"admin {ADMIN}"]
 
 
 async def test_forgetme_after_a_sign_of_risk_leaves_nothing_of_theirs_in_any_table(
@@ -251,7 +251,7 @@ async def test_forgetme_after_a_sign_of_risk_leaves_nothing_of_theirs_in_any_tab
                 assert pseudonym not in text, table
                 assert "want to die" not in text, table
                 assert str(SAM) not in text, table
-    actions = [entry[2] for entry in await bot.storage.audit_log()]
+    actions = [entry.action for entry in await bot.storage.audit_log()]
     assert "safeguarding alert" in actions
 
 
@@ -300,7 +300,7 @@ async def test_words_typed_outside_an_open_question_are_checked_too(
 
     await lead.no_reply(within=0.3)
     assert await bot.storage.count_answers() == 0
-    alerts = [entry for entry in await bot.storage.audit_log() if entry[2] == "safeguarding alert"]
+    alerts = [e for e in await bot.storage.audit_log() if e.action == "safeguarding alert"]
     assert len(alerts) == 4
 
 

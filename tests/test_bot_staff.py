@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.digest import Digests
 from bot.staff import NOT_ADMIN, NOT_STAFF
 from insights import redact
+from services.digest import Digests
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import BotProcess, RunningBot, said, settings_for
@@ -98,7 +98,7 @@ async def test_invited_staff_get_a_digest_with_counts_themes_quotes_and_attachme
     assert all("07700" not in row["answer"] for row in rows)
     assert {row["resident"] for row in rows}.isdisjoint({"600", "601", "602", "Sam"})
     log = await bot.storage.audit_log()
-    assert [entry[2] for entry in log] == ["invite", "join"]
+    assert [entry.action for entry in log] == ["invite", "join"]
 
 
 async def test_staff_commands_are_refused_to_residents_and_admin_ones_to_staff(
@@ -114,7 +114,7 @@ async def test_staff_commands_are_refused_to_residents_and_admin_ones_to_staff(
         priya.send(command)
         assert (await said(priya)).plain == NOT_ADMIN
     assert [member.name for member in await bot.storage.staff_members()] == ["Priya"]
-    assert [entry[2] for entry in await bot.storage.audit_log()] == ["invite", "join"]
+    assert [entry.action for entry in await bot.storage.audit_log()] == ["invite", "join"]
 
 
 async def test_an_invite_code_works_once(tg: FakeTelegram, bot: RunningBot) -> None:
@@ -143,10 +143,8 @@ async def test_an_admin_lists_and_removes_staff(tg: FakeTelegram, bot: RunningBo
     admin.press("Remove Tom")
     assert "Tom was removed" in (await said(admin)).plain
     assert [member.name for member in await bot.storage.staff_members()] == ["Priya"]
-    assert (await bot.storage.audit_log())[-1][2:] == (
-        "remove staff",
-        {"staff": "Tom", "staff_id": 2},
-    )
+    last = (await bot.storage.audit_log())[-1]
+    assert (last.action, last.detail) == ("remove staff", {"staff": "Tom", "staff_id": 2})
     # A non-admin pressing the same kind of button changes nothing.
     priya = tg.resident(PRIYA)
     priya.press_data(listing.message_id, "staff:rm:1")
@@ -231,23 +229,22 @@ async def test_a_missed_weekly_digest_is_sent_at_start_up_once(
         await running.stop()
 
 
-def test_the_weekly_job_runs_at_the_configured_local_time(tg: FakeTelegram, database: Path) -> None:
+async def test_the_weekly_job_runs_at_the_configured_local_time(
+    tg: FakeTelegram, database: Path
+) -> None:
     """`wed 17:30` in Europe/London becomes a weekly JobQueue job on Wednesdays at 17:30 there."""
     from zoneinfo import ZoneInfo
 
     from bot.app import build_application, schedule_jobs
-    from bot.conversation import Conversations
-    from bot.library import FlowLibrary
     from bot.outbox import Outbox
-    from insights import Analyser
-    from storage import SQLiteStorage
+    from services import build_services
 
     settings = settings_for(tg, database, digest_schedule="wed 17:30", timezone="Europe/London")
-    storage = SQLiteStorage(database)
-    app = build_application(settings, storage)
-    digests = Digests(storage, ZoneInfo("Europe/London"), redact)
-    conversations = Conversations(storage, FlowLibrary(storage), Analyser())
-    schedule_jobs(app, settings, digests, Outbox(storage, app.bot), conversations)
+    async with build_services(settings) as services:
+        storage = services.storage
+        app = build_application(settings, services)
+        digests = Digests(storage, ZoneInfo("Europe/London"), redact)
+        schedule_jobs(app, settings, digests, Outbox(storage, app.bot), services.conversations)
     assert app.job_queue is not None
     (weekly,) = app.job_queue.get_jobs_by_name("weekly digest")
     trigger = weekly.job.trigger

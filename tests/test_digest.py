@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest import (
+from insights.digest import Digest, trend_mark
+from services.digest import (
     Digests,
     chart_png,
     last_scheduled,
@@ -19,7 +20,6 @@ from bot.digest import (
     render_text,
     split_messages,
 )
-from insights.digest import Digest, trend_mark
 from storage import NewAnswer, SQLiteStorage, Turn
 from storage.models import Analysed
 from tests.clock import HandClock

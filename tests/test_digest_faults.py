@@ -22,10 +22,10 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.digest import Digests
 from bot.outbox import Outbox
 from bot.staff import INVITE_DAYS, new_invite_code
 from insights import redact
+from services.digest import Digests
 from storage import NewAnswer, SQLiteStorage, Turn
 from storage.models import Analysed, OutgoingMessage
 from tests.clock import HandClock

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot import wording
-from bot.conversation import Conversations
 from bot.inbox import RecordingBot
-from storage import SQLiteStorage
+from services.conversation import Conversations
+from storage import Inbox, SQLiteStorage
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import RunningBot, said, settings_for
 
@@ -34,7 +34,7 @@ async def fetch_as_a_dying_bot(tg: FakeTelegram, database: Path, *, confirm: boo
     return ids
 
 
-async def all_finished(storage: SQLiteStorage, within: float = 3.0) -> bool:
+async def all_finished(storage: Inbox, within: float = 3.0) -> bool:
     """Whether every stored update is processed and answered, waiting up to `within` seconds."""
     for _ in range(int(within / 0.05)):
         if not await storage.unfinished_updates():
@@ -55,8 +55,8 @@ async def test_a_fetched_batch_is_stored_before_the_poll_returns(
     assert fetched == pushed
     async with SQLiteStorage(database) as storage:
         kept = await storage.unfinished_updates()
-    assert [update_id for update_id, _ in kept] == pushed
-    assert '"text": "hello"' in kept[1][1]
+    assert [stored.update_id for stored in kept] == pushed
+    assert '"text": "hello"' in kept[1].payload
 
 
 async def test_an_update_confirmed_but_never_processed_is_answered_after_a_restart(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.app import build_application, serve
-from storage import SQLiteStorage
+from services import build_services
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import REPO, RunningBot, said, settings_for
 
@@ -34,11 +34,13 @@ async def test_a_stop_while_telegram_is_down_at_start_up_ends_promptly(
     """SIGTERM during the wait for Telegram exits within a second, not after the outage."""
     tg.fail("getMe", 500, times=1000)
     stop = asyncio.Event()
-    app = build_application(settings_for(tg, database), SQLiteStorage(database))
-    task = asyncio.create_task(serve(app, stop))
-    await tg.wait_for_call("getMe", timeout=5, count=2)
-    stop.set()
-    await asyncio.wait_for(task, timeout=1.5)
+    settings = settings_for(tg, database)
+    async with build_services(settings) as services:
+        app = build_application(settings, services)
+        task = asyncio.create_task(serve(app, stop))
+        await tg.wait_for_call("getMe", timeout=5, count=2)
+        stop.set()
+        await asyncio.wait_for(task, timeout=1.5)
     assert tg.calls_to("getUpdates") == []
 
 

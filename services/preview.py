@@ -5,7 +5,7 @@ from __future__ import annotations
 from conversations.engine import Input, Message, State, Status, advance, begin
 from conversations.loader import parse_flow
 from conversations.model import Flow
-from storage import SQLiteStorage
+from storage import Flows
 
 PREVIEW_INTRO = (
     "Preview of {flow}: this is what residents will see. Your answers are kept apart and never "
@@ -20,7 +20,7 @@ PREVIEW_END = (
 class Previews:
     """Previews under way, one per admin, kept in storage so they survive a restart."""
 
-    def __init__(self, storage: SQLiteStorage) -> None:
+    def __init__(self, storage: Flows) -> None:
         self.storage = storage
         self._parsed: dict[str, Flow] = {}
 
@@ -46,8 +46,10 @@ class Previews:
         found = await self.storage.preview(user_id)
         if found is None:
             return None
-        flow_id, source, state = found
-        outcome = advance(self._flow(source, flow_id), State.model_validate_json(state), inp)
+        flow_id = found.flow_id
+        outcome = advance(
+            self._flow(found.source, flow_id), State.model_validate_json(found.state), inp
+        )
         answer = outcome.answer.text if outcome.answer else None
         await self.storage.save_preview(user_id, outcome.state.model_dump_json(), answer)
         if outcome.state.status == Status.ACTIVE:

@@ -1,15 +1,11 @@
-"""SQLite storage of "you said, we did": actions, their history, who was told, what came back."""
+"""\"You said, we did\" in SQLite: actions, their history, who was told, staff's drafts."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import aiosqlite
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from storage.models import (
     Action,
@@ -21,13 +17,10 @@ from storage.models import (
     Session,
     ThemeCount,
 )
+from storage.sqlite.base import SQLiteBase, _stamp
 
 # The flow whose answers are residents' reactions and replies (services.actions.FLOW_ID).
 LOOP_FLOW = "you-said-we-did"
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _action(row: sqlite3.Row) -> Action:
@@ -43,26 +36,10 @@ def _action(row: sqlite3.Row) -> Action:
     )
 
 
-class _Base(Protocol):
-    """What the actions part needs of the SQLite backend it is mixed into."""
+class SQLiteActions(SQLiteBase):
+    """Implements `storage.interfaces.Actions`."""
 
-    _clock: Callable[[], datetime]
-
-    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
-
-    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None: ...
-
-    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]: ...
-
-    async def _insert_outgoing(
-        self, db: aiosqlite.Connection, messages: Iterable[OutgoingMessage]
-    ) -> int: ...
-
-
-class SQLiteActions:
-    """Actions on themes, and the residents told of them (mixed into `SQLiteStorage`)."""
-
-    async def theme_counts(self: _Base, since: datetime) -> list[ThemeCount]:
+    async def theme_counts(self, since: datetime) -> list[ThemeCount]:
         """Themes of answers given since `since`, most said first, with whether each has an
         action."""
         rows = await self._fetchall(
@@ -76,7 +53,7 @@ class SQLiteActions:
         return [ThemeCount(row[0], row[1], bool(row[2])) for row in rows]
 
     async def listeners(
-        self: _Base, theme: str, since: datetime, action_id: int | None, status: str
+        self, theme: str, since: datetime, action_id: int | None, status: str
     ) -> list[Listener]:
         """Residents to tell of an action on `theme` at `status`: opted in to hearing back, an
         answer on the theme since `since`, not stopped or blocked, not told of it at this status
@@ -98,7 +75,7 @@ class SQLiteActions:
         return [Listener(row[0], row[1], row[2]) for row in rows]
 
     async def save_action(
-        self: _Base,
+        self,
         action_id: int | None,
         *,
         theme: str,
@@ -159,12 +136,12 @@ class SQLiteActions:
             )
         return action
 
-    async def action(self: _Base, action_id: int) -> Action | None:
+    async def action(self, action_id: int) -> Action | None:
         """One action as it stands."""
         row = await self._fetchone("SELECT * FROM actions WHERE id = ?", (action_id,))
         return _action(row) if row else None
 
-    async def action_history(self: _Base, action_id: int) -> list[ActionChange]:
+    async def action_history(self, action_id: int) -> list[ActionChange]:
         """Every version of an action, oldest first."""
         rows = await self._fetchall(
             "SELECT * FROM action_changes WHERE action_id = ? ORDER BY id", (action_id,)
@@ -182,7 +159,7 @@ class SQLiteActions:
             for row in rows
         ]
 
-    async def action_summaries(self: _Base) -> list[ActionSummary]:
+    async def action_summaries(self) -> list[ActionSummary]:
         """Every action with residents told, reactions and written replies; latest change first."""
         rows = await self._fetchall(
             "SELECT actions.*,"
@@ -204,7 +181,7 @@ class SQLiteActions:
             for row in rows
         ]
 
-    async def changed_actions(self: _Base, start: datetime, end: datetime) -> list[ActionChange]:
+    async def changed_actions(self, start: datetime, end: datetime) -> list[ActionChange]:
         """Changes made to actions in [start, end), oldest first (the digest's section)."""
         rows = await self._fetchall(
             "SELECT * FROM action_changes WHERE changed_at >= ? AND changed_at < ? ORDER BY id",
@@ -223,7 +200,7 @@ class SQLiteActions:
             for row in rows
         ]
 
-    async def told_lately(self: _Base, resident_id: int, since: datetime) -> Action | None:
+    async def told_lately(self, resident_id: int, since: datetime) -> Action | None:
         """The latest action this resident was told of since `since`, if any."""
         row = await self._fetchone(
             "SELECT actions.* FROM action_recipients r JOIN actions ON actions.id = r.action_id"
@@ -232,7 +209,7 @@ class SQLiteActions:
         )
         return _action(row) if row else None
 
-    async def flow_session(self: _Base, resident_id: int, flow_id: str) -> Session | None:
+    async def flow_session(self, resident_id: int, flow_id: str) -> Session | None:
         """The resident's latest session of one flow (the thread of their reactions)."""
         row = await self._fetchone(
             "SELECT * FROM sessions WHERE resident_id = ? AND flow_id = ? ORDER BY id DESC LIMIT 1",
@@ -250,7 +227,7 @@ class SQLiteActions:
             state=row["state"],
         )
 
-    async def save_action_draft(self: _Base, draft: ActionDraft) -> None:
+    async def save_action_draft(self, draft: ActionDraft) -> None:
         """Keep a member of staff's action in the writing, replacing any earlier one of theirs."""
         async with self._transaction() as db:
             await db.execute(
@@ -268,7 +245,7 @@ class SQLiteActions:
                 ),
             )
 
-    async def action_draft(self: _Base, telegram_user_id: int) -> ActionDraft | None:
+    async def action_draft(self, telegram_user_id: int) -> ActionDraft | None:
         """The action this member of staff is part-way through, if any."""
         row = await self._fetchone(
             "SELECT * FROM action_drafts WHERE telegram_user_id = ?", (telegram_user_id,)
@@ -285,7 +262,7 @@ class SQLiteActions:
             row["reason"],
         )
 
-    async def drop_action_draft(self: _Base, telegram_user_id: int) -> None:
+    async def drop_action_draft(self, telegram_user_id: int) -> None:
         """Forget an action in the writing (sent, cancelled, or its writer removed)."""
         async with self._transaction() as db:
             await db.execute(

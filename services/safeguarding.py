@@ -14,11 +14,12 @@ import html
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.settings import OfficeHours, Settings
 from conversations.model import Flow
 from insights import SafeguardingList, Signal
-from storage import Resident, SQLiteStorage
+from storage import Clocked, Resident, StaffAndAudit
 from storage.models import URGENT, Alert, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,17 @@ def reopening(hours: OfficeHours, moment: datetime) -> tuple[bool, str]:
     return not open_now, "the next working day"  # only when no weekday is staffed at all
 
 
+class SafeguardStorage(StaffAndAudit, Clocked, Protocol):
+    """What alerting needs: the safeguarding contacts, and the clock for office hours."""
+
+
 class Safeguard:
     """Finds signs of risk in answers and says what to do about each one."""
 
     def __init__(
         self,
         settings: Settings,
-        storage: SQLiteStorage,
+        storage: SafeguardStorage,
         signs: SafeguardingList,
         *,
         alert_contacts: bool = True,

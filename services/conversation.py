@@ -12,8 +12,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import wording
-from bot.library import FlowLibrary
-from bot.safeguarding import Safeguard
 from conversations.engine import (
     MAX_ANSWER_CHARS,
     Answer,
@@ -32,7 +30,9 @@ from conversations.engine import (
 from conversations.model import Flow
 from conversations.wording import TOO_LONG
 from insights import Analyser
-from storage import NewAnswer, Resident, Session, SQLiteStorage, Turn
+from services.library import FlowLibrary
+from services.safeguarding import Safeguard
+from storage import NewAnswer, Resident, Session, Storage, Turn
 from storage.models import Action, Alert, Analysed
 
 if TYPE_CHECKING:  # services.actions uses this module's replies_to_json
@@ -70,7 +70,7 @@ class Conversations:
 
     def __init__(
         self,
-        storage: SQLiteStorage,
+        storage: Storage,
         library: FlowLibrary,
         analyser: Analyser,
         safeguard: Safeguard | None = None,

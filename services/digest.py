@@ -13,12 +13,12 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from insights.digest import TONES, Digest, ThemeSummary, build_digest, top_themes, trend_mark
 from services.actions import loop_section
-from storage import SQLiteStorage
+from storage import Actions, Answers, Clocked, OutboxQueue, StaffAndAudit
 from storage.models import AnswerFact, OutgoingMessage
 
 WEEK = timedelta(days=7)
@@ -208,12 +208,17 @@ def answers_csv(facts: Sequence[AnswerFact], zone: ZoneInfo, redact: Callable[[s
     return out.getvalue().encode("utf-8-sig")
 
 
+class DigestStorage(Answers, StaffAndAudit, OutboxQueue, Actions, Clocked, Protocol):
+    """What a digest needs: the period's answers, the staff, the digest's claim, the queue, and
+    the actions of "you said, we did"."""
+
+
 class Digests:
     """Builds digests from storage and queues them for staff through the outbox."""
 
     def __init__(
         self,
-        storage: SQLiteStorage,
+        storage: DigestStorage,
         zone: ZoneInfo,
         redact: Callable[[str], str],
         covered: Callable[[str], bool] = lambda phrase: False,
@@ -301,12 +306,12 @@ class Digests:
         The digest is claimed per period and marked queued in the same transaction as its
         messages, so the weekly job, a catch-up after downtime and a restart never queue it twice.
         """
-        digest_id, queued = await self.storage.claim_digest(end - WEEK, end)
+        digest = await self.storage.claim_digest(end - WEEK, end)
         staff = await self._readers()
-        if queued or not staff:
+        if digest.queued or not staff:
             return 0  # with no one to read it yet, it waits for the first member of staff
-        messages = await self._messages(f"digest:{digest_id}", end, staff)
-        return await self.storage.enqueue_digest(digest_id, messages)
+        messages = await self._messages(f"digest:{digest.id}", end, staff)
+        return await self.storage.enqueue_digest(digest.id, messages)
 
     async def queue_now_for_all_staff(self, end: datetime) -> int:
         """Queue the digest of the week up to `end` for every member of staff, as asked now."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from conversations.changes import describe_changes
 from conversations.loader import parse_flow, shipped_flow_sources
 from conversations.model import Flow
-from storage import FlowVersion, SQLiteStorage
+from storage import Flows, FlowVersion, StaffAndAudit
 
 log = logging.getLogger(__name__)
 
@@ -17,10 +18,14 @@ class UnknownFlow(LookupError):
     """No published flow has this id (or this version)."""
 
 
+class LibraryStorage(Flows, StaffAndAudit, Protocol):
+    """What the library needs: flow versions and drafts, and the audit log for admins' changes."""
+
+
 class FlowLibrary:
     """Published flows by id and version; residents mid-flow keep the version they started."""
 
-    def __init__(self, storage: SQLiteStorage) -> None:
+    def __init__(self, storage: LibraryStorage) -> None:
         self._storage = storage
         self._parsed: dict[tuple[str, int], Flow] = {}
         # Residents arriving together after a start must not each parse the same YAML again.
