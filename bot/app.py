@@ -47,6 +47,7 @@ from bot.outbox import Outbox
 from bot.reminders import nudge_and_expire
 from bot.settings import Settings
 from bot.staff import StaffDesk
+from bot.threads import ThreadDesk
 from conversations.engine import (
     Input,
     Message,
@@ -60,6 +61,7 @@ from services import Services
 from services.actions import BUTTON, parse_reaction
 from services.conversation import Conversations, replies_from_json
 from services.digest import Digests, last_scheduled
+from services.threads import WRITE_BUTTON
 from storage import Resident, Storage, UpdateStatus
 from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
@@ -159,6 +161,8 @@ class ResidentChat:
         self.flood = FloodGauge()
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
+        # A safeguarding contact writing to a resident types their words here too.
+        self.contact_words: ThreadDesk | None = None
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -360,6 +364,10 @@ class ResidentChat:
         user = update.effective_user
         if self.staff_words is not None and user and await self.staff_words.takes_text(user.id):
             await self.staff_words.text(update, context)
+            return
+        if self.contact_words is not None and await self.contact_words.contact_text(
+            update, context
+        ):
             return
         await self._turn(update, context, Text(update.message.text))
 
@@ -564,7 +572,8 @@ def build_application(
     bot = RecordingBot(
         settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
     )
-    outbox = Outbox(storage, bot)
+    # Sending stops between messages once the bot is stopping (`app` is bound below).
+    outbox = Outbox(storage, bot, keep_going=lambda: app.running)
     previews = services.previews
     chat = ResidentChat(settings, services, outbox)
     digests = services.digests
@@ -587,6 +596,8 @@ def build_application(
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     loop = LoopDesk(settings, storage, services.actions, outbox)
     chat.staff_words = loop
+    contacts = ThreadDesk(services.threads, storage, outbox)
+    chat.contact_words = contacts
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -614,6 +625,10 @@ def build_application(
     app.add_handler(CommandHandler("actions", loop.list_actions, filters=new_message))
     app.add_handler(CommandHandler("cancel", loop.cancel, filters=new_message))
     app.add_handler(CommandHandler("changes", loop.changes, filters=new_message))
+    # Safeguarding contacts write back to a resident; either side ends it with /done.
+    app.add_handler(CommandHandler("respond", contacts.respond, filters=new_message))
+    app.add_handler(CommandHandler("done", contacts.done, filters=new_message))
+    app.add_handler(CallbackQueryHandler(contacts.write_pressed, pattern=rf"^{WRITE_BUTTON}\|\d+$"))
     app.add_handler(CallbackQueryHandler(loop.pressed, pattern=rf"^{WALK}\|"))
     app.add_handler(CallbackQueryHandler(chat.reaction, pattern=rf"^{BUTTON}\|\d+\|(helps|more)$"))
     app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))

@@ -5,7 +5,9 @@ Every handler checks the sender's role itself; nothing relies on a command being
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import logging
 import re
 import secrets
@@ -22,14 +24,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.outbox import Outbox
 from bot.settings import Settings
 from services.digest import Digests, split_messages
 from storage import Inbox, Storage
-from storage.models import StaffMember
+from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage, StaffMember
 
 log = logging.getLogger(__name__)
 
@@ -341,13 +343,37 @@ class StaffDesk:
 async def reply_html(
     storage: Inbox, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Answer a staff or admin command (Telegram HTML), noting the update handled and answered."""
+    """Answer a staff or admin command (Telegram HTML), noting the update handled and answered.
+
+    If Telegram fails meanwhile (an outage, a timeout, a 429), the answer goes to the outbox,
+    which sends it once Telegram takes it: staff are not left with an apology instead.
+    """
     message = update.effective_message
     assert message is not None
     await storage.mark_processed(update.update_id)
-    await message.get_bot().send_message(
-        message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    try:
+        await message.get_bot().send_message(
+            message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except (BadRequest, Forbidden):
+        raise
+    except TelegramError as error:
+        log.warning("Telegram failed while answering staff (%s); the outbox will send it", error)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        await storage.enqueue_reply(
+            update.update_id,
+            [
+                OutgoingMessage(
+                    f"{REPLY_KEY}{update.update_id}:staff:{digest}",
+                    message.chat_id,
+                    "sendMessage",
+                    text,
+                    markup=json.dumps(markup.to_dict()) if markup else None,
+                    priority=ASKED_FOR,
+                )
+            ],
+        )
+        return
     await storage.mark_replied(update.update_id)
 
 

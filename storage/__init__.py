@@ -20,6 +20,7 @@ from storage.interfaces import (
     Residents,
     StaffAndAudit,
     Storage,
+    Threads,
 )
 from storage.models import (
     ExportRow,
@@ -53,6 +54,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "Threads",
     "Turn",
     "UpdateStatus",
     "open_storage",

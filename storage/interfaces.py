@@ -34,6 +34,7 @@ from storage.models import (
     Recipient,
     RecordedUpdate,
     Resident,
+    SafeguardingThread,
     Session,
     StaffMember,
     StoredUpdate,
@@ -457,8 +458,54 @@ class Actions(Protocol):
         ...
 
 
+class Threads(Protocol):
+    """A safeguarding contact and a resident writing to each other through the bot.
+
+    A resident is in at most one open thread, and so is a contact: opening one closes any other
+    of either. Each message is kept for the resident's /mydata, and audited (who and when, not the
+    words) in the same transaction. The rows go with the resident (/forgetme ends the thread).
+    """
+
+    async def open_thread(
+        self, resident_id: int, contact_user_id: int, contact_chat_id: int
+    ) -> None:
+        """Open (or take over) the thread with this resident."""
+        ...
+
+    async def thread_of_resident(self, resident_id: int) -> SafeguardingThread | None:
+        """The open thread with this resident, if any."""
+        ...
+
+    async def thread_of_contact(self, contact_user_id: int) -> SafeguardingThread | None:
+        """The open thread this contact writes in, if any."""
+        ...
+
+    async def close_thread(self, resident_id: int) -> None:
+        """End the thread with this resident."""
+        ...
+
+    async def keep_thread_message(
+        self, resident_id: int, contact_user_id: int, from_service: bool, text: str
+    ) -> None:
+        """Keep one message of a thread, and audit it."""
+        ...
+
+    async def resident_named(self, pseudonym: str) -> Resident | None:
+        """The resident staff know by this pseudonym (any case), if any."""
+        ...
+
+
 class Storage(
-    Inbox, Residents, Answers, Flows, StaffAndAudit, OutboxQueue, Actions, Clocked, Protocol
+    Inbox,
+    Residents,
+    Answers,
+    Flows,
+    StaffAndAudit,
+    OutboxQueue,
+    Actions,
+    Threads,
+    Clocked,
+    Protocol,
 ):
     """All of storage, opened and closed as one: what the composition root holds.
 

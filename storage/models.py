@@ -359,3 +359,13 @@ class DigestClaim:
 
     id: int
     queued: bool
+
+
+@dataclass(frozen=True)
+class SafeguardingThread:
+    """A safeguarding contact and a resident writing to each other through the bot."""
+
+    resident: Resident
+    contact_user_id: int
+    contact_chat_id: int
+    opened_at: datetime

@@ -21,6 +21,7 @@ from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
+from storage.sqlite.threads import SQLiteThreads
 
 __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc_now"]
 
@@ -28,6 +29,7 @@ __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc
 class SQLiteStorage(
     SQLiteInbox,
     SQLiteActions,
+    SQLiteThreads,
     SQLiteResidents,
     SQLiteAnswers,
     SQLiteFlows,
