@@ -19,6 +19,7 @@ from insights.text import Token, clean, tokenize
 from insights.yamlfile import InsightsFileError, kind_of, line_of, parse, read_text
 
 Pack = Literal["council", "health"]
+SHIPPED_PACKS: Final[tuple[Pack, ...]] = ("council", "health")
 SHIPPED_THEMES: Final[Traversable] = resources.files("insights") / "themes"
 MAX_THEMES_PER_ANSWER: Final = 3
 KEYWORD_WEIGHT: Final = 1.0
@@ -183,6 +184,18 @@ def load_catalogue(path: Path | Traversable) -> ThemeCatalogue:
 def shipped_catalogue(pack: Pack) -> ThemeCatalogue:
     """One of the catalogues that come with whatmatters: "council" or "health"."""
     return load_catalogue(SHIPPED_THEMES / f"{pack}.yaml")
+
+
+def catalogue_for(setting: str) -> ThemeCatalogue:
+    """The catalogue a setting names: a shipped pack ("council", "health") or a YAML file's path.
+
+    A file that is missing or cannot be read raises `CatalogueError` naming the file (and the line,
+    where there is one), so the command line can say it in one line.
+    """
+    for pack in SHIPPED_PACKS:
+        if setting == pack:
+            return shipped_catalogue(pack)
+    return load_catalogue(Path(setting))
 
 
 def parse_catalogue(text: str, source: str = "<catalogue>") -> ThemeCatalogue:
