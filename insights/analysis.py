@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from insights.lexicon import Lexicon, load_lexicon
+from insights.nonanswers import NonAnswer, non_answer, non_answer_score
 from insights.phrases import PhraseFinder
 from insights.sentiment import AsksFor, Tone, read, says_nothing, tone_of
 from insights.text import Token, clean, tokenize
@@ -19,6 +20,8 @@ class Analysis:
     themes: tuple[str, ...]  # the one it opens with first; empty for trivial answers
     key_phrases: tuple[str, ...]
     trivial: bool  # "Nothing", "n/a", "All good": counted, but nothing to quote or theme
+    # "nothing" ("Nothing", "N/A", "No") or "unsure" ("Don't know"): read by the question asked.
+    non_answer: NonAnswer = ""
 
 
 class Analyser:
@@ -43,6 +46,10 @@ class Analyser:
     ) -> Analysis:
         """Read one answer to a question that asks for `asks_for`."""
         tokens = tokenize(clean(text))
+        kind = non_answer(tokens)
+        if kind:
+            score = non_answer_score(kind, asks_for)
+            return Analysis(score, tone_of(score), (), (), True, kind)
         trivial = self._trivial(tokens)
         score = round(read(tokens, self.lexicon, asks_for).score, 3)
         if trivial:

@@ -12,7 +12,7 @@ from insights.yamlfile import InsightsFileError
 
 def test_nothing_to_an_improvement_question_reads_positive() -> None:
     """'Nothing' to an improvement question reads positive."""
-    for answer in ("Nothing", "nothing, all great", "Can't think of anything", "No, not really"):
+    for answer in ("Nothing", "nothing, all great", "Nothing at all", "No, not really"):
         result = analyse(answer, asks_for="improvement")
         assert result.tone == "positive", answer
         assert result.trivial, answer
