@@ -24,7 +24,10 @@ SHIPPED_THEMES: Final[Traversable] = resources.files("insights") / "themes"
 MAX_THEMES_PER_ANSWER: Final = 3
 KEYWORD_WEIGHT: Final = 1.0
 PHRASE_WEIGHT: Final = 2.0
-_THEME_FIELDS: Final = ("name", "description", "keywords", "phrases", "synonyms")
+# A theme after the first needs this much evidence (two of its words, or a phrase): one word in
+# passing ("the shops", "I waited") is a loose association, not what the answer is about.
+SECOND_THEME_MIN: Final = 2.0
+_THEME_FIELDS: Final = ("name", "category", "description", "keywords", "phrases", "synonyms")
 _TOP_FIELDS: Final = ("name", "description", "themes")
 
 
@@ -41,6 +44,8 @@ class Theme:
     keywords: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
+    # The wider heading it sits under (the NHS framework's major category, say); may be empty.
+    category: str = ""
 
 
 # A term of several words: the words in a row it needs, which theme it speaks for, how strongly.
@@ -100,6 +105,13 @@ class ThemeCatalogue:
                 (words, theme, max(weight, PHRASE_WEIGHT))
             )
 
+    def category_of(self, name: str) -> str:
+        """The category a theme sits under, or the theme's own name when it has none."""
+        for theme in self.themes:
+            if theme.name == name:
+                return theme.category or theme.name
+        return name
+
     @property
     def names(self) -> tuple[str, ...]:
         """The theme names, in catalogue order."""
@@ -144,7 +156,7 @@ class ThemeCatalogue:
         # The others follow by weight of evidence.
         opening = min(first_seen, key=first_seen.__getitem__)
         rest = sorted(
-            (theme for theme in scores if theme != opening),
+            (theme for theme in scores if theme != opening and scores[theme] >= SECOND_THEME_MIN),
             key=lambda theme: (-scores[theme], first_seen[theme]),
         )
         return tuple(self.themes[theme].name for theme in [opening, *rest][:limit])
@@ -242,6 +254,7 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> ThemeCatalogue:
             keywords=_list(node, "keywords", source, where),
             phrases=_list(node, "phrases", source, where),
             synonyms=_list(node, "synonyms", source, where),
+            category=_text(node, "category", source, where),
         )
         if not (theme.keywords or theme.phrases or theme.synonyms):
             message = (
