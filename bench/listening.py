@@ -20,7 +20,8 @@ Figures, for tuning (Trust A+B), held out (Trust C) and all rows:
 - coverage: the share of comments that say something (not a non-answer) given a theme;
 - non-answers ("Nothing", "N/A", "Don't know"): the share whose tone matches the people's label,
   by the kind of question;
-- answers per second, one core, each comment analysed once (a second pass; the first warms caches).
+- answers per second, one core, each comment analysed once per pass (the best of three passes
+  after one that warms the caches).
 
 The data is real people's words: this script prints figures only, never a comment.
 """
@@ -220,9 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     records, skipped = read_records(data)
     for *_, asks_for, text in records:  # warm the caches a running bot has warm
         analyser.analyse(text, asks_for=asks_for)
-    started = time.perf_counter()
-    analyses = [analyser.analyse(text, asks_for=asks_for) for *_, asks_for, text in records]
-    per_second = len(records) / (time.perf_counter() - started)
+    per_second = 0.0
+    for _ in range(3):  # the best pass is the one least disturbed by the rest of the machine
+        started = time.perf_counter()
+        analyses = [analyser.analyse(text, asks_for=asks_for) for *_, asks_for, text in records]
+        per_second = max(per_second, len(records) / (time.perf_counter() - started))
     rows = [
         Row(organisation, category, criticality, asks_for, analysis)
         for (organisation, category, criticality, asks_for, _), analysis in zip(

@@ -68,22 +68,21 @@ class Analyser:
         if trivial:
             return Analysis(score, tone_of(score), (), (), True)
         catalogue = catalogue if catalogue is not None else self.catalogue
-        themes = catalogue.find(tokens)
         tone = tone_of(score)
         mixed = False
         theme_tones: dict[str, Tone] = {}
         # An answer of several clauses is read clause by clause: each clause may open a theme of
         # its own ("Great nurses. The food was cold."), a theme takes the tone of the words about
         # it, and a clause without a theme goes on about the one before ("Staff. So kind.").
-        clauses = self._clauses(tokens) if len(tokens) > 3 else ()
+        starts, clauses = self._clauses(tokens) if len(tokens) > 3 else ((), ())
         if len(clauses) > 1:
+            themes, clause_themes = catalogue.find_by_clause(tokens, starts)
             both = bool(reading.praise and reading.criticism)
             scores: dict[str, list[float]] = {}
             for_, against = 0.0, 0.0
             current: tuple[str, ...] = ()
             leading: list[str] = []
-            for clause in clauses:
-                found = catalogue.find(clause)
+            for clause, found in zip(clauses, clause_themes, strict=True):
                 if found:
                     current = found
                     leading.append(found[0])
@@ -107,6 +106,7 @@ class Analyser:
             if mixed:
                 tone = "neutral"
         else:
+            themes = catalogue.find(tokens)
             theme_tones = dict.fromkeys(themes, tone)
         return Analysis(
             score,
@@ -118,12 +118,14 @@ class Analyser:
             theme_tones=MappingProxyType(theme_tones),
         )
 
-    def _clauses(self, tokens: list[Token]) -> tuple[list[Token], ...]:
-        """The answer cut at stops and at "but", "however", "and"…; empty parts dropped."""
+    def _clauses(self, tokens: list[Token]) -> tuple[list[int], list[list[Token]]]:
+        """Where each clause starts, and its words: the answer cut at stops and at "but",
+        "however", "and"…; empty parts dropped."""
+        starts: list[int] = []
         clauses: list[list[Token]] = []
         clause: list[Token] = []
         sense = self.lexicon.sense
-        for token in tokens:
+        for i, token in enumerate(tokens):
             if token.kind == "stop" or (
                 token.kind == "word" and sense(token.lower, token.stem).breaks
             ):
@@ -131,10 +133,12 @@ class Analyser:
                     clauses.append(clause)
                     clause = []
             else:
+                if not clause:
+                    starts.append(i)
                 clause.append(token)
         if clause:
             clauses.append(clause)
-        return tuple(clauses)
+        return starts, clauses
 
     def key_phrases(self, text: str) -> tuple[str, ...]:
         """The key phrases of an answer, or none when the answer is trivial."""

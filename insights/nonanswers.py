@@ -120,8 +120,13 @@ _EMPTY_WORDS: Final = frozenset(
 )
 
 
+_OPENING_WORDS: Final = frozenset(o[0] for o in _NOTHING_OPENERS + _UNSURE_OPENERS)
+
+
 def non_answer(tokens: Sequence[Token]) -> NonAnswer:
     """Whether a whole answer says nothing ("nothing"), or says the resident is unsure."""
+    if len(tokens) > 16 or not tokens or tokens[0].lower not in _OPENING_WORDS:
+        return ""
     words = [token.lower for token in tokens if token.kind == "word"]
     if not words or len(words) > 12 or any(token.kind == "number" for token in tokens):
         return ""

@@ -5,6 +5,7 @@ A theme is found in an answer by its keywords (matched after light stemming, so 
 synonyms (other ways residents say it, abbreviations and common misspellings, matched exactly).
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -119,6 +120,33 @@ class ThemeCatalogue:
 
     def find(self, tokens: Sequence[Token], limit: int = MAX_THEMES_PER_ANSWER) -> tuple[str, ...]:
         """The themes an answer speaks of: the one it opens with, then the rest, strongest first."""
+        scores, first_seen, _ = self._scan(tokens)
+        return self._rank(scores, first_seen, limit)
+
+    def find_by_clause(
+        self, tokens: Sequence[Token], starts: Sequence[int], limit: int = MAX_THEMES_PER_ANSWER
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The answer's themes, as `find` gives them, and the themes named in each clause.
+
+        `starts` are the positions where clauses begin, in order, the first 0. One pass over the
+        words serves both, so reading clause by clause costs little more than reading the whole.
+        """
+        scores, first_seen, hits = self._scan(tokens)
+        per_clause: list[list[int]] = [[] for _ in starts]
+        for position, theme in hits:
+            found = per_clause[bisect_right(starts, position) - 1]
+            if theme not in found:
+                found.append(theme)
+        names = [theme.name for theme in self.themes]
+        return self._rank(scores, first_seen, limit), [
+            tuple(names[theme] for theme in found) for found in per_clause
+        ]
+
+    def _scan(
+        self, tokens: Sequence[Token]
+    ) -> tuple[dict[int, float], dict[int, int], list[tuple[int, int]]]:
+        """Each theme's score, where it is first named, and every (position, theme) named."""
+        hits: list[tuple[int, int]] = []
         scores: dict[int, float] = {}
         first_seen: dict[int, int] = {}
         # Each term counts once: "wait… waited… waiting" is one mention of waiting.
@@ -144,11 +172,17 @@ class ThemeCatalogue:
                 if found:
                     matches = (*matches, *found)
             for term, theme, weight in matches:
+                hits.append((i, theme))
                 if (term, theme) in seen:
                     continue
                 seen.add((term, theme))
                 scores[theme] = scores.get(theme, 0.0) + weight
                 first_seen.setdefault(theme, i)
+        return scores, first_seen, hits
+
+    def _rank(
+        self, scores: dict[int, float], first_seen: dict[int, int], limit: int
+    ) -> tuple[str, ...]:
         if not scores:
             return ()
         # The first theme is the one the answer opens with: people lead with their main point
