@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     analyse.add_argument(
         "--output", "-o", type=Path, help="where to write (default: FILE-analysed.csv)"
     )
+    analyse.add_argument(
+        "--themes",
+        metavar="NAME|PATH",
+        help="council, health or a catalogue file (default: WHATMATTERS_THEMES, else council)",
+    )
 
     guard = commands.add_parser(
         "safeguarding", help="check the list of signs of risk, or try it on some words"
@@ -429,15 +434,23 @@ async def _deliver(settings: Settings, storage: Storage) -> int:
 
 
 def _analyse(args: argparse.Namespace, settings: Settings) -> int:
+    from insights import catalogue_for
     from insights.csvfile import CsvFileError, analyse_csv
 
     output = args.output or args.file.with_name(f"{args.file.stem}-analysed.csv")
+    try:  # --themes overrides WHATMATTERS_THEMES; a broken catalogue is one line, not a traceback
+        catalogue = catalogue_for(args.themes) if args.themes else settings.theme_catalogue()
+    except InsightsFileError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 2
     try:
-        count = analyse_csv(args.file, output, args.text_column, args.question_column)
+        count = analyse_csv(
+            args.file, output, args.text_column, args.question_column, catalogue=catalogue
+        )
     except CsvFileError as error:
         print(f"whatmatters: {error}", file=sys.stderr)
         return 1
-    print(f"{count} rows analysed; written to {output}")
+    print(f"{count} rows analysed ({catalogue.name or 'your'} themes); written to {output}")
     return 0
 
 

@@ -15,9 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from insights import (
     SafeguardingList,
     ThemeCatalogue,
-    load_catalogue,
+    catalogue_for,
     load_safeguarding,
-    shipped_catalogue,
     shipped_safeguarding,
 )
 
@@ -170,11 +169,7 @@ class Settings(BaseSettings):
 
     def theme_catalogue(self) -> ThemeCatalogue:
         """The themes answers are sorted into: a shipped pack, or an admin's own file."""
-        if self.themes == "council":
-            return shipped_catalogue("council")
-        if self.themes == "health":
-            return shipped_catalogue("health")
-        return load_catalogue(Path(self.themes))
+        return catalogue_for(self.themes)
 
     @field_validator("safeguarding")
     @classmethod

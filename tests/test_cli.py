@@ -156,7 +156,9 @@ def test_analyse_adds_themes_sentiment_and_tone_to_a_csv(tmp_path: Path) -> None
     assert "3 rows analysed" in result.stdout
     with (tmp_path / "feedback-analysed.csv").open(encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["id", "question", "comment", "themes", "sentiment", "tone"]
+    assert list(rows[0]) == [
+        "id", "question", "comment", "themes", "sentiment", "tone", "theme_tones"
+    ]  # fmt: skip
     assert [row["tone"] for row in rows] == ["positive", "negative", "positive"]
     assert "Repairs" in rows[1]["themes"]
     missing = whatmatters("analyse", str(source), "--text-column", "feedback", cwd=tmp_path)
