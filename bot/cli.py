@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import fcntl
 import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -20,7 +22,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import Settings, explain, misspelt
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from insights.yamlfile import InsightsFileError
@@ -141,13 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request with the URL, and the URL holds the bot's token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    for warning in misspelt(os.environ, Path(".env")):
+        print(f"whatmatters: warning: {warning}", file=sys.stderr)
     try:
         settings = Settings()
     except ValidationError as error:
-        for problem in error.errors():
-            name = "WHATMATTERS_" + "_".join(str(part) for part in problem["loc"]).upper()
-            print(f"whatmatters: {name}: {problem['msg']}", file=sys.stderr)
+        for line in explain(error):
+            print(f"whatmatters: {line}", file=sys.stderr)
         return 2
+    sends = args.command == "run" or (args.command == "digest" and args.digest_command == "send")
+    if sends and settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    problem = _database_problem(args, settings.database)
+    if problem is not None:
+        print(f"whatmatters: {problem}", file=sys.stderr)
+        return 1
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "run": _run,
         "try": _try,
@@ -162,10 +173,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     return handlers[args.command](args, settings)
 
 
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Whether the command only reads the database (and so must never create it)."""
+    return args.command in ("export", "backup") or (
+        args.command == "digest" and args.digest_command == "preview"
+    )
+
+
+def _uses_database(args: argparse.Namespace) -> bool:
+    if args.command in ("analyse", "safeguarding"):
+        return False
+    if args.command == "try":
+        return bool(args.keep)
+    return not (args.command == "flows" and args.flows_command in ("validate", "schema"))
+
+
+def _database_problem(args: argparse.Namespace, database: Path) -> str | None:
+    """What stops the command from opening the database, in one line (None: nothing).
+
+    Checked before storage opens it, so that a wrong WHATMATTERS_DATABASE is a sentence rather
+    than a traceback, and a command that only reads never leaves an empty database or folder.
+    """
+    if not _uses_database(args):
+        return None
+    where = f"the database {database} (WHATMATTERS_DATABASE)"
+    if _reads_only(args):
+        if not database.is_file():
+            return (
+                f"there is no database at {database} (WHATMATTERS_DATABASE); the bot makes it "
+                "when it first runs. Check the path, or the folder you run this from"
+            )
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+            ) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as error:
+            return f"cannot read {where}: {error}"
+        return None
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return f"cannot open {where}: {reason}. Choose a file in a folder this user can write to"
+    if not os.access(database, os.W_OK):
+        return f"cannot write to {where}: it is read-only for this user"
+    return None
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.bot_token is None:
-        print(NO_TOKEN, file=sys.stderr)
-        return 2
     from bot.app import build_application, serve
 
     try:  # the admin-edited files, read now so that a mistake is one clear line
@@ -386,10 +444,6 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.digest import Digests, render_text
     from insights.redact import redact
 
-    if args.digest_command == "send" and settings.bot_token is None:
-        print(NO_TOKEN, file=sys.stderr)
-        return 2
-
     async def run() -> None:
         async with SQLiteStorage(settings.database) as storage:
             digests = Digests(storage, settings.zone, redact, settings.theme_catalogue().covers)
@@ -454,7 +508,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def write_export(rows: Sequence[ExportRow], out: TextIO, fmt: str, settings: Settings) -> None:
-    """Write answers as CSV or JSON lines, with the columns DESIGN.md promises."""
+    """Write answers as CSV or JSON lines, with the columns the README lists."""
     records = [
         {
             "resident": row.resident,

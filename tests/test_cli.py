@@ -286,3 +286,97 @@ def test_try_shows_the_help_a_sign_of_risk_brings_and_alerts_nobody(tmp_path: Pa
             "SELECT detail FROM audit_log WHERE action = 'safeguarding alert'"
         ).fetchone()
     assert json.loads(detail)["alerted"] == []
+
+
+def test_an_empty_token_as_copied_from_the_example_is_a_missing_one(tmp_path: Path) -> None:
+    """`cp .env.example .env` then `run` says what to set, as with no token at all."""
+    (tmp_path / ".env").write_text((REPO / ".env.example").read_text("utf-8"), "utf-8")
+    result = whatmatters("run", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "set WHATMATTERS_BOT_TOKEN" in lines[0]
+    assert "refused" not in lines[0]
+
+
+def test_a_username_among_the_admins_is_explained_in_plain_words(tmp_path: Path) -> None:
+    """`WHATMATTERS_ADMINS=@jo_smith` says ids are numbers and how to find one, not pydantic's
+    words."""
+    env = {"WHATMATTERS_ADMINS": "123, @jo_smith"}
+    result = whatmatters("run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("whatmatters: WHATMATTERS_ADMINS: @jo_smith is not a user id")
+    assert "@userinfobot" in line
+    assert "Input should" not in line
+    assert "Value error" not in line
+    days = whatmatters("run", cwd=tmp_path, env={"WHATMATTERS_RETENTION_DAYS": "two years"})
+    assert days.stderr.strip() == (
+        "whatmatters: WHATMATTERS_RETENTION_DAYS: is 'two years', but should be a whole number"
+    )
+
+
+def test_a_misspelt_setting_name_is_warned_of_with_the_closest_one(tmp_path: Path) -> None:
+    """A name that is no setting, in the environment or in .env, is named with the right one."""
+    (tmp_path / ".env").write_text("WHATMATTERS_TIMEZOME=Europe/Dublin\n", encoding="utf-8")
+    env = {"WHATMATTERS_ADMIN": "123", "WHATMATTERS_COLOUR": "blue"}
+    result = whatmatters("flows", "schema", cwd=tmp_path, env=env)
+    assert result.returncode == 0
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 3, result.stderr
+    assert any(
+        "WHATMATTERS_ADMIN " in w and "did you mean WHATMATTERS_ADMINS?" in w for w in warnings
+    )
+    assert any(
+        "WHATMATTERS_TIMEZOME (in .env)" in w and "did you mean WHATMATTERS_TIMEZONE?" in w
+        for w in warnings
+    )
+    assert any("WHATMATTERS_COLOUR" in w and ".env.example" in w for w in warnings)
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    """`/proc/x.db` is a sentence in `run` and `export`, never a traceback."""
+    env = {"WHATMATTERS_DATABASE": "/proc/x.db", "WHATMATTERS_BOT_TOKEN": "1:x"}
+    for command in (["run"], ["export"], ["digest", "preview"]):
+        result = whatmatters(*command, cwd=tmp_path, env=env)
+        assert result.returncode == 1, command
+        (line,) = result.stderr.strip().splitlines()
+        assert "/proc/x.db" in line
+        assert "WHATMATTERS_DATABASE" in line
+
+
+def test_commands_that_only_read_never_create_a_database_or_a_folder(tmp_path: Path) -> None:
+    """`digest preview`, `export` and `backup` on a path that does not exist say so in one
+    line, and leave nothing behind."""
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "typo" / "whatmatters.db")}
+    for command in (["digest", "preview"], ["export"], ["backup", "copy.db"]):
+        result = whatmatters(*command, cwd=tmp_path, env=env)
+        assert result.returncode == 1, command
+        (line,) = result.stderr.strip().splitlines()
+        assert "there is no database at" in line
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_the_env_example_keeps_the_docker_database_on_the_volume() -> None:
+    """With `docker run --env-file .env`, .env.example's settings leave the image's /data alone."""
+    from dotenv import dotenv_values
+
+    example = dotenv_values(REPO / ".env.example")
+    assert not example.get("WHATMATTERS_DATABASE")
+    assert "# WHATMATTERS_DATABASE=" in (REPO / ".env.example").read_text("utf-8")
+    dockerfile = (REPO / "Dockerfile").read_text("utf-8")
+    assert "WHATMATTERS_DATABASE=/data/whatmatters.db" in dockerfile
+    assert 'VOLUME ["/data"]' in dockerfile
+    assert "chown 10001" in (REPO / "README.md").read_text("utf-8")
+
+
+def test_the_readme_points_only_at_files_in_the_repository() -> None:
+    """Every file the README names with its folder, and every .md file, is in the repository."""
+    import re
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    named = set(re.findall(r"[A-Za-z0-9_./-]+\.(?:md|yaml|py|csv)\b", readme))
+    for name in named:
+        if "/" in name or name.endswith(".md"):
+            assert (REPO / name).exists(), name
+    assert "design's" not in readme
