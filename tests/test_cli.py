@@ -380,3 +380,134 @@ def test_the_readme_points_only_at_files_in_the_repository() -> None:
         if "/" in name or name.endswith(".md"):
             assert (REPO / name).exists(), name
     assert "design's" not in readme
+
+
+def test_plain_whatmatters_prints_the_help(tmp_path: Path) -> None:
+    """`whatmatters` alone lists the commands, as `--help` does."""
+    result = whatmatters(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == whatmatters("--help", cwd=tmp_path).stdout
+    assert "export" in result.stdout
+    assert result.stderr == ""
+
+
+def test_export_since_takes_days_in_plain_words(tmp_path: Path) -> None:
+    """`--since` takes yesterday, today and 7d as well as a date; anything else names the format
+    in one line."""
+    typed = "\n".join(["yes", "The library", "Open on Sundays", "skip", "no", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    assert whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env).returncode == 0
+    for since in ("yesterday", "today", "7d", "2020-01-01"):
+        result = whatmatters("export", "--since", since, cwd=tmp_path, env=env)
+        assert result.returncode == 0, (since, result.stderr)
+        assert "Open on Sundays" in result.stdout
+    result = whatmatters("export", "--since", "last week", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "YYYY-MM-DD" in line
+
+
+def closed_pipe(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run the command line with its output piped to a reader that has already gone (as
+    `| head -1` is once it has its line); returns what it wrote to stderr."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    clean.update(env or {}, PYTHONPATH=str(REPO))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    return stderr.decode()
+
+
+def test_output_cut_short_by_head_ends_quietly(tmp_path: Path) -> None:
+    """`flows schema | head` and `export | head -1` end without a BrokenPipeError."""
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    typed = "\n".join(["yes", "The library", "Open on Sundays", "skip", "no", ""])
+    assert whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env).returncode == 0
+    assert closed_pipe("flows", "schema", cwd=tmp_path) == ""
+    assert closed_pipe("export", cwd=tmp_path, env=env) == ""
+
+
+def test_digest_preview_writes_the_chart_and_the_csv_staff_get(tmp_path: Path) -> None:
+    """`digest preview --chart F.png --csv F.csv` writes the attachments of the staff digest."""
+    typed = "\n".join(["yes", "Damp and black mould in the bedroom", "Fix the damp", "3", "no", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    assert whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env).returncode == 0
+    preview = whatmatters(
+        "digest", "preview", "--chart", "week.png", "--csv", "week.csv", cwd=tmp_path, env=env
+    )
+    assert preview.returncode == 0, preview.stderr
+    assert "(1 answer)" in preview.stdout
+    png = (tmp_path / "week.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"Themes by tone, " in png  # the title, kept in the file too
+    with (tmp_path / "week.csv").open(encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file))
+    assert "Damp and black mould in the bedroom" in [row["answer"] for row in rows]
+    assert "tone" in rows[0]
+
+
+def test_rollback_says_how_to_bring_the_newer_version_back(tmp_path: Path) -> None:
+    """After `flows rollback`, `flows publish` says why there is nothing to publish, and the
+    commands it names bring the rolled-back version back."""
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "flows.db")}
+    exported = whatmatters("flows", "export", "what-matters", cwd=tmp_path, env=env).stdout
+    edited = exported.replace("Overall, how happy", "All in all, how happy")
+    (tmp_path / "edited.yaml").write_text(edited, encoding="utf-8")
+    assert whatmatters("flows", "import", "edited.yaml", cwd=tmp_path, env=env).returncode == 0
+    assert whatmatters("flows", "publish", "what-matters", cwd=tmp_path, env=env).returncode == 0
+    rolled = whatmatters("flows", "rollback", "what-matters", cwd=tmp_path, env=env)
+    assert "Version 2 is kept" in rolled.stdout
+    assert "flows export what-matters --version 2" in rolled.stdout
+    publish = whatmatters("flows", "publish", "what-matters", cwd=tmp_path, env=env)
+    assert publish.returncode == 1
+    assert "version 2 was rolled back" in publish.stderr
+    steps = [line.split()[1:] for line in publish.stderr.splitlines() if "  whatmatters " in line]
+    assert len(steps) == 3
+    for step in steps:
+        done = whatmatters(*step, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+    live = whatmatters("flows", "export", "what-matters", cwd=tmp_path, env=env).stdout
+    assert "All in all, how happy" in live
+
+
+def test_safeguarding_check_uses_the_office_hours_setting(tmp_path: Path) -> None:
+    """With `tue-sat 10:00-16:00` the out-of-hours help says the office opens on Tuesday."""
+    env = {"WHATMATTERS_OFFICE_HOURS": "tue-sat 10:00-16:00"}
+    result = whatmatters("safeguarding", "check", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Tuesday at 10:00" in result.stdout
+    assert "Monday at 09:00" not in result.stdout
+
+
+def test_safeguarding_test_names_the_words_that_matched(tmp_path: Path) -> None:
+    """The words found are shown, not the list's pattern of choices."""
+    result = whatmatters("safeguarding", "test", "Last night he hits me again", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith('Abuse or violence ("he hits me")')
+    assert "|" not in result.stdout
+
+
+def test_analyse_replaces_personal_details_unless_asked(tmp_path: Path) -> None:
+    """`analyse` writes comments redacted, as `export` does; `--as-written` keeps them whole."""
+    source = tmp_path / "feedback.csv"
+    source.write_text(
+        "comment\nCall me on 07700 900123 or jo@example.org about the boiler\n", encoding="utf-8"
+    )
+    result = whatmatters("analyse", str(source), "--text-column", "comment", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = (tmp_path / "feedback-analysed.csv").read_text("utf-8")
+    assert "07700 900123" not in written
+    assert "jo@example.org" not in written
+    assert "about the boiler" in written
+    kept = whatmatters(
+        "analyse", str(source), "--text-column", "comment", "--as-written", cwd=tmp_path
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert "07700 900123" in (tmp_path / "feedback-analysed.csv").read_text("utf-8")
