@@ -47,6 +47,7 @@ from bot.keyboard import keyboard
 from bot.library import FlowLibrary
 from bot.outbox import Outbox
 from bot.preview import Previews
+from bot.profile import set_profile
 from bot.reminders import nudge_and_expire
 from bot.safeguarding import Safeguard
 from bot.settings import Settings
@@ -476,6 +477,7 @@ def build_application(
         await storage.release_all_claims()  # whoever held them before this start is gone
         await replay_unfinished(app, storage)
         await desk.set_menus(app.bot)
+        await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
     app = (

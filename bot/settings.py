@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     themes: str = "council"
     # The signs of risk looked for in answers, and the help offered: shipped, or an admin's file.
     safeguarding: str = "shipped"
+    # What people see before pressing Start; by default from the default flow, in its languages.
+    bot_description: str | None = Field(default=None, max_length=512)
+    bot_short_description: str | None = Field(default=None, max_length=120)
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
 
@@ -227,6 +230,7 @@ _PLAIN_WORDS = {
     "bool_parsing": "should be true or false",
     "path_type": "should be the path of a file",
     "string_type": "should be text",
+    "string_too_long": "is {actual} characters long; Telegram takes at most {max_length}",
 }
 
 
@@ -240,6 +244,10 @@ def explain(error: ValidationError) -> list[str]:
         if problem["type"] == "value_error":
             # Our own validators' words, without pydantic's "Value error, " in front.
             said = str(problem["ctx"]["error"]) if "ctx" in problem else problem["msg"]
+        elif problem["type"] == "string_too_long":
+            said = _PLAIN_WORDS["string_too_long"].format(
+                actual=len(str(given)), **problem.get("ctx", {})
+            )
         elif problem["type"] in _PLAIN_WORDS:
             said = _PLAIN_WORDS[problem["type"]].format(**problem.get("ctx", {}))
             said = f"is {given!r}, but {said}" if isinstance(given, str) else said

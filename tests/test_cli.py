@@ -511,3 +511,14 @@ def test_analyse_replaces_personal_details_unless_asked(tmp_path: Path) -> None:
     )
     assert kept.returncode == 0, kept.stderr
     assert "07700 900123" in (tmp_path / "feedback-analysed.csv").read_text("utf-8")
+
+
+def test_a_description_too_long_for_telegram_is_one_line(tmp_path: Path) -> None:
+    """The short description's limit (120 characters) is said in plain words."""
+    env = {"WHATMATTERS_BOT_SHORT_DESCRIPTION": "x" * 130}
+    result = whatmatters("run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "whatmatters: WHATMATTERS_BOT_SHORT_DESCRIPTION: is 130 characters long; "
+        "Telegram takes at most 120"
+    )
