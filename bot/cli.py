@@ -408,7 +408,9 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(chat_in_terminal(settings.database, args.flow_id, analyser, settings))
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "try.db"
-        return asyncio.run(chat_in_terminal(database, args.flow_id, analyser, settings))
+        return asyncio.run(
+            chat_in_terminal(database, args.flow_id, analyser, settings, throwaway=True)
+        )
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:

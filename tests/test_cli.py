@@ -58,9 +58,9 @@ def test_try_completes_the_shipped_flow_in_the_terminal(tmp_path: Path) -> None:
     assert "Are you happy to carry on?" in out
     assert "[1] Yes   [2] No" in out
     assert "What matters to you about living here?" in out
-    assert "[6] Skip" in out
+    assert "[1]   [2]   [3]   [4]   [5]   [Skip]" in out  # Skip is typed, not a 6th number
     assert "Thank you. What you have told us really helps." in out
-    assert "(4 answers stored" in out
+    assert "(4 answers, in a throwaway database now deleted" in out
     assert not (tmp_path / "whatmatters.db").exists()  # a throwaway database by default
 
 
@@ -522,3 +522,69 @@ def test_a_description_too_long_for_telegram_is_one_line(tmp_path: Path) -> None
         "whatmatters: WHATMATTERS_BOT_SHORT_DESCRIPTION: is 130 characters long; "
         "Telegram takes at most 120"
     )
+
+
+def test_try_answers_residents_commands_as_telegram_does(tmp_path: Path) -> None:
+    """/mydata, /language, /help and unknown commands at consent or a question are answered as
+    in Telegram, never taken as an answer; the question comes again after each."""
+    typed = "\n".join(
+        [
+            "/mydata",
+            "/language",
+            "/nonsense",
+            "yes",
+            "/help",
+            "/mydata",
+            "Quiet streets",
+            "/quit",
+            "",
+        ]
+    )
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    result = whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert '"pseudonym_staff_see"' in out  # the /mydata file, shown
+    assert "only in one language" in out
+    assert "Sorry, I don't know that command." in out
+    assert "/forgetme — delete everything stored about you" in out  # /help
+    after_help = out.split("/help — this message")[1]
+    assert "What matters to you about living here?" in after_help
+    assert "Sorry, I didn't catch that" not in out
+    rows = list(csv.DictReader(io.StringIO(whatmatters("export", cwd=tmp_path, env=env).stdout)))
+    assert [row["answer"] for row in rows] == ["Quiet streets"]
+
+
+def test_try_forgetme_deletes_everything_once_confirmed(tmp_path: Path) -> None:
+    """/forgetme asks first; "No, keep it" keeps all and asks the question again; "Yes" deletes."""
+    typed = "\n".join(["yes", "Parks", "/forgetme", "2", "Bins", "/forgetme", "1", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    result = whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "All right, nothing has been deleted." in result.stdout
+    assert "Everything we kept about you has been deleted." in result.stdout
+    assert "(0 answers stored in" in result.stdout
+    with sqlite3.connect(tmp_path / "kept.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone() == (0,)
+
+
+def test_try_does_not_store_skip_at_a_required_question(tmp_path: Path) -> None:
+    """ "skip" where there is no Skip button asks again; a scale's Skip is typed, not button 6."""
+    typed = "\n".join(["yes", "skip", "Parks", "More benches", "6", "skip", "no", ""])
+    env = {"WHATMATTERS_DATABASE": str(tmp_path / "kept.db")}
+    result = whatmatters("try", "--keep", cwd=tmp_path, stdin=typed, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "can't be skipped" in result.stdout
+    assert "Please tap a number from 1 to 5" in result.stdout  # "6" is no button
+    rows = list(csv.DictReader(io.StringIO(whatmatters("export", cwd=tmp_path, env=env).stdout)))
+    assert [row["answer"] for row in rows] == ["Parks", "More benches", "no"]
+    assert "(3 answers stored in" in result.stdout
+
+
+def test_try_does_not_name_the_throwaway_database_it_deleted(tmp_path: Path) -> None:
+    """Without --keep, the closing line says the answers went with the throwaway database."""
+    result = whatmatters("try", cwd=tmp_path, stdin="1\nParks\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert "(1 answer, in a throwaway database now deleted" in last
+    assert ".db" not in last
