@@ -155,7 +155,7 @@ async def digest_seconds(answers: int, residents: int) -> dict[str, float]:
             render_sections(digest, zone)
             rendered = time.perf_counter() - started
             started = time.perf_counter()
-            chart_png(digest)
+            chart_png(digest, zone)
             charted = time.perf_counter() - started
             started = time.perf_counter()
             answers_csv(await storage.answers_between(digest.start, digest.end), zone, redact)

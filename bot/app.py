@@ -44,6 +44,7 @@ from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
 from bot.loop import WALK, LoopDesk
 from bot.outbox import Outbox
+from bot.profile import set_profile
 from bot.reminders import nudge_and_expire
 from bot.settings import Settings
 from bot.staff import StaffDesk
@@ -583,6 +584,7 @@ def build_application(
         await storage.release_all_claims()  # whoever held them before this start is gone
         await replay_unfinished(app, storage)
         await desk.set_menus(app.bot)
+        await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
     app = (

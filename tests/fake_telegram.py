@@ -624,8 +624,8 @@ class FakeTelegram:
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "getFile": self._get_file,
-            "setMyDescription": self._store_setting("description"),
-            "setMyShortDescription": self._store_setting("short_description"),
+            "setMyDescription": self._store_description("description", 512),
+            "setMyShortDescription": self._store_description("short_description", 120),
             "setMyName": self._store_setting("name"),
             "setChatMenuButton": self._store_setting("menu_button"),
             "getChatMenuButton": lambda _p: self.bot_settings.get(
@@ -1128,6 +1128,20 @@ class FakeTelegram:
     def _store_setting(self, key: str) -> Callable[[JSONDict], bool]:
         def handler(params: JSONDict) -> bool:
             self.bot_settings[key] = params.get(key)
+            return True
+
+        return handler
+
+    def _store_description(self, key: str, limit: int) -> Callable[[JSONDict], bool]:
+        """As Telegram keeps them: one per language_code ("description:cy"), the default under
+        the bare key; longer than the limit is refused."""
+
+        def handler(params: JSONDict) -> bool:
+            text = params.get(key) or ""
+            if len(text) > limit:
+                raise ApiError(400, f"Bad Request: {key} is too long")
+            language = params.get("language_code")
+            self.bot_settings[f"{key}:{language}" if language else key] = text
             return True
 
         return handler
