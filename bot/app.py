@@ -49,6 +49,7 @@ from bot.reminders import nudge_and_expire
 from bot.settings import Settings
 from bot.staff import StaffDesk
 from bot.threads import ThreadDesk
+from bot.webhook import WebhookServer
 from conversations.engine import (
     Input,
     Message,
@@ -736,8 +737,13 @@ async def _when_telegram_answers(step: Callable[[], Awaitable[Any]], stop: async
     return False
 
 
-async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
-    """Poll for updates until `stop` is set, with the same steps and hooks as `run_polling`.
+async def serve(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    webhook: WebhookServer | None = None,
+) -> None:
+    """Poll for updates (or, given a webhook, receive them) until `stop` is set, with the same
+    steps and hooks as `run_polling`.
 
     An outage of Telegram at start-up is waited out, not a crash.
     """
@@ -752,16 +758,30 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Ev
     try:
         if app.post_init:
             await app.post_init(app)
-        updater = app.updater
-        assert updater is not None
-        polling = await _when_telegram_answers(
-            lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES), stop
-        )
-        if not polling:
-            return
+        if webhook is None:
+            updater = app.updater
+            assert updater is not None
+            polling = await _when_telegram_answers(
+                lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES), stop
+            )
+            if not polling:
+                return
+        else:
+            hook = webhook.webhook
+            await webhook.start()  # listening before Telegram is told where to post
+            registered = await _when_telegram_answers(
+                lambda: app.bot.set_webhook(
+                    hook.url, secret_token=hook.secret, allowed_updates=Update.ALL_TYPES
+                ),
+                stop,
+            )
+            if not registered:
+                return
         await app.start()
         await stop.wait()
     finally:
+        if webhook is not None:
+            await webhook.stop()  # no new updates from here on; those stored are replayed
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -58,7 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     # Not required: plain `whatmatters` prints this help rather than an error.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
+    run.add_argument(
+        "--webhook-url", help="receive updates at this public HTTPS URL (WHATMATTERS_WEBHOOK_URL)"
+    )
+    run.add_argument(
+        "--listen", metavar="HOST:PORT", help="where the webhook listens (WHATMATTERS_LISTEN)"
+    )
+    run.add_argument(
+        "--secret-token",
+        help="the secret Telegram sends with each update (WHATMATTERS_WEBHOOK_SECRET)",
+    )
 
     try_ = commands.add_parser("try", help="chat with a flow in the terminal, as a resident would")
     try_.add_argument("flow_id", nargs="?", help="the flow to try (default: the /start flow)")
@@ -273,7 +283,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.app import UnreadableBotApi, build_application, serve
+    from bot.webhook import Webhook, WebhookServer
     from services import build_services
+
+    changes = {
+        name: value
+        for name, value in (
+            ("webhook_url", args.webhook_url),
+            ("listen", args.listen),
+            ("webhook_secret", args.secret_token),
+        )
+        if value is not None
+    }
+    if changes:
+        try:
+            settings = Settings.model_validate({**settings.model_dump(), **changes})
+        except ValidationError as error:
+            for line in explain(error):
+                print(f"whatmatters: {line}", file=sys.stderr)
+            return 2
 
     try:  # the admin-edited files, read now so that a mistake is one clear line
         settings.theme_catalogue()
@@ -292,7 +320,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with build_services(settings) as services:
-            await serve(build_application(settings, services), stop)
+            app = build_application(settings, services)
+            hook = Webhook.from_settings(settings)
+            await serve(app, stop, WebhookServer(app, services.storage, hook) if hook else None)
 
     from telegram.error import InvalidToken
 

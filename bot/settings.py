@@ -131,8 +131,30 @@ class Settings(BaseSettings):
     # What people see before pressing Start; by default from the default flow, in its languages.
     bot_description: str | None = Field(default=None, max_length=512)
     bot_short_description: str | None = Field(default=None, max_length=120)
+    # Webhook mode (long polling when no URL is set): the public HTTPS address Telegram posts
+    # updates to, the address to listen on (HOST:PORT), and the secret Telegram sends with each.
+    webhook_url: str | None = None
+    listen: str = "0.0.0.0:8443"
+    webhook_secret: SecretStr | None = None
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("should be 1 to 256 letters, digits, _ or - (Telegram's rule)")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} should be HOST:PORT, such as 0.0.0.0:8443")
+        return value
 
     @field_validator("timezone")
     @classmethod
