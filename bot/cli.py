@@ -20,7 +20,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot import cli_actions
+from bot import cli_actions, cli_web
 from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, metavar="FILE")
 
     cli_actions.add_parser(commands)
+    cli_web.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _backup,
         "restore": _restore,
         "actions": cli_actions.run,
+        "web": cli_web.run,
     }
     return handlers[args.command](args, settings)
 

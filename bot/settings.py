@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     themes: str = "council"
     # The signs of risk looked for in answers, and the help offered: shipped, or an admin's file.
     safeguarding: str = "shipped"
+    # The web dashboard: the address it listens on (HOST:PORT), and its public URL for the
+    # sign-in links the bot sends.
+    web_listen: str | None = None
+    web_url: str | None = None
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
 

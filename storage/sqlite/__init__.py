@@ -21,6 +21,7 @@ from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
+from storage.sqlite.web import SQLiteDashboard
 
 __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc_now"]
 
@@ -33,6 +34,7 @@ class SQLiteStorage(
     SQLiteFlows,
     SQLiteStaffAndAudit,
     SQLiteOutbox,
+    SQLiteDashboard,
 ):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
 
