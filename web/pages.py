@@ -112,7 +112,11 @@ def signed_in(*, admin: bool = False) -> Callable[[Handler], Endpoint]:
                         reason="This form was out of date or did not come from the dashboard. "
                         "Nothing was changed; please go back, reload the page and try again.",
                     )
-            return await handler(Visit(request, dashboard, viewer, session, csrf, form))
+            try:
+                return await handler(Visit(request, dashboard, viewer, session, csrf, form))
+            finally:
+                if form is not None:
+                    await form.close()  # an upload's spooled file goes with it
 
         endpoint.__doc__ = handler.__doc__
         return endpoint
