@@ -497,10 +497,13 @@ class Dashboard(Protocol):
         ...
 
     async def weekly_figures(
-        self, weeks: Sequence[tuple[datetime, datetime]], theme: str | None = None
+        self,
+        weeks: Sequence[tuple[datetime, datetime]],
+        theme: str | None = None,
+        themes_in_last: int = 2,
     ) -> list[WeekFigures]:
-        """Residents, answers and tones of each week [start, end) in the order given (of one
-        theme's answers, or of all with each theme's count)."""
+        """Residents, answers and tones of each week [start, end) in the order given: of one
+        theme's answers, or of all, with each theme's count in the last `themes_in_last` weeks."""
         ...
 
     async def find_answers(

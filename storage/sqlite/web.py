@@ -92,10 +92,13 @@ class SQLiteDashboard(SQLiteBase):
         return cursor.rowcount
 
     async def weekly_figures(
-        self, weeks: Sequence[tuple[datetime, datetime]], theme: str | None = None
+        self,
+        weeks: Sequence[tuple[datetime, datetime]],
+        theme: str | None = None,
+        themes_in_last: int = 2,
     ) -> list[WeekFigures]:
-        """Residents, answers and tones of each week [start, end) in the order given (of one
-        theme's answers, or of all with each theme's count)."""
+        """Residents, answers and tones of each week [start, end) in the order given: of one
+        theme's answers, or of all, with each theme's count in the last `themes_in_last` weeks."""
         if not weeks:
             return []
         values = ", ".join("(?, ?, ?)" for _ in weeks)
@@ -107,9 +110,11 @@ class SQLiteDashboard(SQLiteBase):
             source = f"weeks w JOIN answers a ON {span}"
             params: list[Any] = bounds
         else:
+            # Driven by the theme's index (CROSS JOIN fixes the order): the planner would
+            # otherwise read every answer of the theme once per week.
             source = (
-                f"weeks w JOIN answers a ON {span} JOIN answer_themes t"
-                " ON t.answer_id = a.id AND t.theme = ?"
+                "answer_themes t CROSS JOIN answers a ON a.id = t.answer_id"
+                f" CROSS JOIN weeks w ON {span} WHERE t.theme = ?"
             )
             params = [*bounds, theme]
         totals = await self._fetchall(
@@ -119,12 +124,15 @@ class SQLiteDashboard(SQLiteBase):
             params,
         )
         themes: dict[int, dict[str, int]] = {}
-        if theme is None:
+        recent = min(max(themes_in_last, 0), len(weeks))
+        if theme is None and recent:
+            first = len(weeks) - recent
             rows = await self._fetchall(
                 f"WITH weeks(n, s, e) AS (VALUES {values})"
                 f" SELECT w.n, t.theme, COUNT(*) FROM weeks w JOIN answers a ON {span}"
-                " JOIN answer_themes t ON t.answer_id = a.id GROUP BY w.n, t.theme",
-                bounds,
+                " JOIN answer_themes t ON t.answer_id = a.id WHERE w.n >= ?"
+                " GROUP BY w.n, t.theme",
+                [*bounds, first],
             )
             for n, name, count in rows:
                 themes.setdefault(int(n), {})[name] = int(count)
@@ -160,8 +168,10 @@ class SQLiteDashboard(SQLiteBase):
             params = [query.theme, *params]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         count = await self._fetchone(f"SELECT COUNT(*) FROM {source}{clause}", params)
+        # A theme's answers come by walking its index backwards (same order, no sort).
+        newest = "t.answer_id DESC" if query.theme is not None else "a.id DESC"
         rows = await self._fetchall(
-            f"SELECT {_FACT_COLUMNS} FROM {source}{clause} ORDER BY a.id DESC LIMIT ? OFFSET ?",
+            f"SELECT {_FACT_COLUMNS} FROM {source}{clause} ORDER BY {newest} LIMIT ? OFFSET ?",
             [*params, -1 if limit is None else limit, offset],
         )
         return AnswerPage(tuple(_fact(row) for row in rows), int(count[0]) if count else 0)
