@@ -39,6 +39,7 @@ from telegram.ext import (
 
 from bot import wording
 from bot.admin import FlowDesk
+from bot.dashboard import DashboardDesk
 from bot.flood import FloodGauge, Pace
 from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
@@ -598,6 +599,7 @@ def build_application(
     desk = StaffDesk(settings, storage, digests, outbox, redact)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     loop = LoopDesk(settings, storage, services.actions, outbox)
+    board = DashboardDesk(settings, storage)
     chat.staff_words = loop
     contacts = ThreadDesk(services.threads, storage, outbox)
     chat.contact_words = contacts
@@ -623,6 +625,7 @@ def build_application(
     app.add_handler(CommandHandler("join", desk.join, filters=new_message))
     app.add_handler(CommandHandler("digest", desk.digest, filters=new_message))
     app.add_handler(CommandHandler("theme", desk.theme, filters=new_message))
+    app.add_handler(CommandHandler("dashboard", board.dashboard, filters=new_message))
     # You said, we did: staff write actions; anyone sees them; residents react.
     app.add_handler(CommandHandler("yousaid", loop.yousaid, filters=new_message))
     app.add_handler(CommandHandler("actions", loop.list_actions, filters=new_message))

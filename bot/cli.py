@@ -23,7 +23,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot import cli_actions
+from bot import cli_actions, cli_web
 from bot.settings import Settings, explain, misspelt
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
@@ -156,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, metavar="FILE")
 
     cli_actions.add_parser(commands)
+    cli_web.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument(
         "--since",
@@ -216,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _backup,
         "restore": _restore,
         "actions": cli_actions.run,
+        "web": cli_web.run,
     }
     try:
         status = handlers[args.command](args, settings)

@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     listen: str = "0.0.0.0:8443"
     webhook_secret: SecretStr | None = None
+    # The web dashboard: the address it listens on (HOST:PORT), and its public URL for the
+    # sign-in links the bot sends.
+    web_listen: str | None = None
+    web_url: str | None = None
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
 

@@ -42,6 +42,7 @@ from storage.models import (
     Turn,
     WaitingSession,
 )
+from storage.web_models import AnswerPage, AnswerQuery, WebSession, WeekFigures
 
 
 class Clocked(Protocol):
@@ -495,6 +496,61 @@ class Threads(Protocol):
         ...
 
 
+class Dashboard(Protocol):
+    """The web dashboard: one-time sign-in links, the sessions they open, and the figures and
+    pages of answers its pages show.
+
+    Only hashes of links' tokens and sessions' cookies are kept. `spend_sign_in_link` is atomic:
+    of two spends of one link, one opens a session and the other gets None. Answers come newest
+    first; answers carrying a sign of risk only when the query asks for them.
+    """
+
+    async def create_sign_in_link(
+        self, token_hash: str, telegram_user_id: int, expires_at: datetime
+    ) -> None:
+        """Keep a one-time sign-in link (its token's hash) for a member of staff."""
+        ...
+
+    async def sign_in_link_open(self, token_hash: str) -> bool:
+        """Whether a sign-in link can still be spent (known, unused, unexpired)."""
+        ...
+
+    async def spend_sign_in_link(
+        self, token_hash: str, session_hash: str, session_expires_at: datetime
+    ) -> int | None:
+        """Spend an unused, unexpired link and open a session in its place, together; the
+        Telegram id it was for, or None (unknown, used or expired: nothing changes)."""
+        ...
+
+    async def web_session(self, session_hash: str) -> WebSession | None:
+        """The session with this cookie's hash, if it has neither ended nor expired."""
+        ...
+
+    async def end_web_session(self, session_hash: str) -> None:
+        """End one session (signing out)."""
+        ...
+
+    async def end_web_sessions(self, telegram_user_id: int) -> int:
+        """End every session of one person (no longer staff); how many were open."""
+        ...
+
+    async def weekly_figures(
+        self,
+        weeks: Sequence[tuple[datetime, datetime]],
+        theme: str | None = None,
+        themes_in_last: int = 2,
+    ) -> list[WeekFigures]:
+        """Residents, answers and tones of each week [start, end) in the order given: of one
+        theme's answers, or of all, with each theme's count in the last `themes_in_last` weeks."""
+        ...
+
+    async def find_answers(
+        self, query: AnswerQuery, limit: int | None = 50, offset: int = 0
+    ) -> AnswerPage:
+        """The answers that match, newest first (`limit` None: all of them), and their number."""
+        ...
+
+
 class Storage(
     Inbox,
     Residents,
@@ -504,6 +560,7 @@ class Storage(
     OutboxQueue,
     Actions,
     Threads,
+    Dashboard,
     Clocked,
     Protocol,
 ):

@@ -22,6 +22,7 @@ from storage.sqlite.outbox import SQLiteOutbox
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
 from storage.sqlite.threads import SQLiteThreads
+from storage.sqlite.web import SQLiteDashboard
 
 __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc_now"]
 
@@ -35,6 +36,7 @@ class SQLiteStorage(
     SQLiteFlows,
     SQLiteStaffAndAudit,
     SQLiteOutbox,
+    SQLiteDashboard,
 ):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
 
