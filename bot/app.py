@@ -47,7 +47,7 @@ from bot.outbox import Outbox
 from bot.profile import set_profile
 from bot.reminders import nudge_and_expire
 from bot.settings import Settings
-from bot.staff import StaffDesk
+from bot.staff import CORRECT, StaffDesk
 from bot.threads import ThreadDesk
 from conversations.engine import (
     Input,
@@ -594,7 +594,8 @@ def build_application(
         .post_init(post_init)
         .build()
     )
-    desk = StaffDesk(settings, storage, digests, outbox, redact)
+    themes = [theme.name for theme in services.catalogue.themes]
+    desk = StaffDesk(settings, storage, digests, outbox, redact, themes)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     loop = LoopDesk(settings, storage, services.actions, outbox)
     chat.staff_words = loop
@@ -637,6 +638,7 @@ def build_application(
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
     app.add_handler(CallbackQueryHandler(desk.safeguarding, pattern=r"^staff:sg:\d+$"))
+    app.add_handler(CallbackQueryHandler(desk.correct, pattern=rf"^{CORRECT}\|"))
     app.add_handler(CommandHandler("flows", flows.flows, filters=new_message))
     app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))
