@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -190,6 +192,27 @@ async def test_a_theme_without_its_own_tone_takes_the_answer_tone(storage: SQLit
     now = storage.now()
     figures = await storage.period_figures(now - timedelta(1), now + timedelta(1))
     assert figures.theme_tones == {"Bins": {"negative": 1}}
+
+
+async def test_the_migration_gives_themes_kept_before_it_their_answer_tone(tmp_path: Path) -> None:
+    """Migration 0015 fills `answer_themes.tone` of older answers with the answer's tone."""
+    path = tmp_path / "old.db"
+    async with SQLiteStorage(path, clock=HandClock()) as storage:
+        await keep(storage, "Bins left out", Analysed(("Bins",), -0.5, "negative", ()))
+    # Back to how a database at migration 0014 looks.
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            "DROP TABLE theme_corrections; ALTER TABLE answer_themes DROP COLUMN tone;"
+            " PRAGMA user_version = 14;"
+        )
+    async with SQLiteStorage(path, clock=HandClock()) as storage:
+        now = storage.now()
+        figures = await storage.period_figures(now - timedelta(1), now + timedelta(1))
+    assert figures.theme_tones == {"Bins": {"negative": 1}}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT theme, tone FROM answer_themes").fetchall() == [
+            ("Bins", "negative")
+        ]
 
 
 async def test_a_mixed_comment_gives_each_theme_its_own_tone_in_the_digest(
