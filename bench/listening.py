@@ -1,6 +1,6 @@
 """How well the text analysis reads real, human-labelled patient feedback, held out by trust.
 
-    python bench/listening.py [--data PATH] [--themes health|council|FILE.yaml]
+    python bench/listening.py [--data PATH] [--themes health|council|FILE.yaml] [--database PATH]
 
 Reads NHS Friends and Family Test comments, each labelled by people with a theme and a criticality
 from -5 to +5: the full set (10,334 comments from three trusts, The-Strategy-Unit/pxtextmining,
@@ -23,10 +23,15 @@ Figures, for tuning (Trust A+B), held out (Trust C) and all rows:
 - answers per second, one core, each comment analysed once per pass (the best of three passes
   after one that warms the caches).
 
+With `--database PATH` (a bot's database, whatmatters.db) it also counts staff's corrections of
+themes from `/theme NAME`, per theme: answers moved off a theme (its words catch what it should
+not) and onto it (it misses what it should catch), a sign of where the catalogue needs work.
+
 The data is real people's words: this script prints figures only, never a comment.
 """
 
 import argparse
+import asyncio
 import csv
 import sys
 import time
@@ -42,6 +47,8 @@ sys.path.insert(0, str(REPO))
 from insights import Analyser, Analysis, ThemeCatalogue, Tone, catalogue_for  # noqa: E402
 from insights.csvfile import guess_asks_for  # noqa: E402
 from insights.sentiment import AsksFor  # noqa: E402
+from storage import open_storage  # noqa: E402
+from storage.models import CorrectionCount  # noqa: E402
 
 FULL_DATA: Final = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
 SAMPLE_DATA: Final = REPO / "tests" / "data" / "nhs_fft_sample.csv"
@@ -204,6 +211,31 @@ def category_table(rows: Sequence[Row], catalogue: ThemeCatalogue) -> list[tuple
     return sorted(table, key=lambda row: -row[1])
 
 
+async def _corrections(database: Path) -> list[CorrectionCount]:
+    async with open_storage(database) as storage:
+        return await storage.correction_counts()
+
+
+def correction_lines(database: Path | None, catalogue: ThemeCatalogue) -> list[str]:
+    """Staff's theme corrections per theme, from a bot's database; or why there are none."""
+    if database is None:
+        return ["Staff corrections of themes: none counted (no --database given)."]
+    if not database.is_file():
+        return [f"Staff corrections of themes: none counted (no database at {database})."]
+    counts = asyncio.run(_corrections(database))
+    if not counts:
+        return [f"Staff corrections of themes in {database.name}: none yet."]
+    known = {theme.name for theme in catalogue.themes}
+    lines = [
+        f"Staff corrections of themes in {database.name}: {sum(c.moved_off for c in counts)}"
+        " (answers moved off a theme, and onto one)"
+    ]
+    for count in counts:
+        note = "" if count.theme in known else "  (not in this catalogue)"
+        lines.append(f"  {count.theme:40} off {count.moved_off:5,}  onto {count.moved_on:5,}{note}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the figures and whether each target is met on the held-out trust."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -211,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data", type=Path, help="labelled CSV (default: the full set, or the sample)"
     )
     parser.add_argument("--themes", default="health", help="health, council, or a catalogue file")
+    parser.add_argument(
+        "--database", type=Path, help="a bot's database: count staff's corrections of themes"
+    )
     args = parser.parse_args(argv)
     data: Path = args.data or (FULL_DATA if FULL_DATA.is_file() else SAMPLE_DATA)
     if not data.is_file():
@@ -289,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("First theme's category (all rows): comments, purity")
     for category, total, purity in category_table(rows, catalogue):
         print(f"  {category:40} {total:6,}  {purity:.2f}")
+    print()
+    print("\n".join(correction_lines(args.database, catalogue)))
     print()
     print("All targets met on the held-out trust." if met_all else "Some targets are not met.")
     return 0 if met_all else 1

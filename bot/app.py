@@ -48,7 +48,7 @@ from bot.outbox import Outbox
 from bot.profile import set_profile
 from bot.reminders import nudge_and_expire
 from bot.settings import Settings
-from bot.staff import StaffDesk
+from bot.staff import CORRECT, StaffDesk
 from bot.threads import ThreadDesk
 from bot.webhook import WebhookServer
 from conversations.engine import (
@@ -596,7 +596,8 @@ def build_application(
         .post_init(post_init)
         .build()
     )
-    desk = StaffDesk(settings, storage, digests, outbox, redact)
+    themes = [theme.name for theme in services.catalogue.themes]
+    desk = StaffDesk(settings, storage, digests, outbox, redact, themes)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     loop = LoopDesk(settings, storage, services.actions, outbox)
     board = DashboardDesk(settings, storage)
@@ -641,6 +642,7 @@ def build_application(
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
     app.add_handler(CallbackQueryHandler(desk.safeguarding, pattern=r"^staff:sg:\d+$"))
+    app.add_handler(CallbackQueryHandler(desk.correct, pattern=rf"^{CORRECT}\|"))
     app.add_handler(CommandHandler("flows", flows.flows, filters=new_message))
     app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))

@@ -311,6 +311,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except InsightsFileError as error:
         print(f"whatmatters: {error}", file=sys.stderr)
         return 2
+    if settings.web_listen:
+        try:
+            cli_web.parse_listen(settings.web_listen)
+        except ValueError as error:
+            print(f"whatmatters: WHATMATTERS_WEB_LISTEN: {error}", file=sys.stderr)
+            return 2
     lock = _running_lock(settings)
     if lock is None:
         print("whatmatters: the bot is already running on this database", file=sys.stderr)
@@ -324,7 +330,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         async with build_services(settings) as services:
             app = build_application(settings, services)
             hook = Webhook.from_settings(settings)
-            await serve(app, stop, WebhookServer(app, services.storage, hook) if hook else None)
+            # The dashboard too, in the same process, when WHATMATTERS_WEB_LISTEN says where.
+            dashboard = cli_web.beside_the_bot(settings)
+            pages = asyncio.create_task(dashboard.serve()) if dashboard else None
+            try:
+                await serve(app, stop, WebhookServer(app, services.storage, hook) if hook else None)
+            finally:
+                if dashboard is not None and pages is not None:
+                    dashboard.should_exit = True
+                    await pages
 
     from telegram.error import InvalidToken
 

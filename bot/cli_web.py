@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Generator
 from typing import Any
+
+import uvicorn
 
 from bot.settings import Settings
 
@@ -28,6 +32,28 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class _BesideTheBot(uvicorn.Server):
+    """The dashboard's server inside `whatmatters run`: the bot's own SIGTERM handling stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Leave the signals to the bot."""
+        yield
+
+
+def beside_the_bot(settings: Settings) -> uvicorn.Server | None:
+    """The dashboard to serve in the same process as the bot, if WHATMATTERS_WEB_LISTEN is set."""
+    if not settings.web_listen:
+        return None
+    from web import create_app
+
+    host, port = parse_listen(settings.web_listen)
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, server_header=False, log_level="warning"
+    )
+    return _BesideTheBot(config)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the dashboard until stopped; returns the exit status."""
     listen = args.listen or settings.web_listen
@@ -49,8 +75,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "to the dashboard yet",
             file=sys.stderr,
         )
-    import uvicorn
-
     from web import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, server_header=False)

@@ -335,7 +335,13 @@ class Conversations:
         analysed = None
         if step.kind == "text":
             found = self.analyser.analyse(answer.text, asks_for=step.asks_for)
-            analysed = Analysed(found.themes, found.sentiment, found.tone, found.key_phrases)
+            analysed = Analysed(
+                found.themes,
+                found.sentiment,
+                found.tone,
+                found.key_phrases,
+                dict(found.theme_tones),
+            )
         return NewAnswer(
             step_id=answer.step_id,
             question=answer.question,

@@ -23,6 +23,7 @@ from storage.models import (
     Alert,
     AnswerFact,
     AuditEntry,
+    CorrectionCount,
     DigestClaim,
     ExportRow,
     FlowVersion,
@@ -38,6 +39,7 @@ from storage.models import (
     Session,
     StaffMember,
     StoredUpdate,
+    ThemeCorrection,
     ThemeCount,
     Turn,
     WaitingSession,
@@ -551,6 +553,29 @@ class Dashboard(Protocol):
         ...
 
 
+class Corrections(Protocol):
+    """Staff correcting an answer's theme (from `/theme NAME`), kept with who and when.
+
+    `correct_theme` is one atomic unit of work: the answer's `answer_themes` rows and its stored
+    themes change (the moved theme's tone goes with it), the correction is kept and the audit
+    line written, together or not at all, so the digest, `/theme`, the export and the weekly CSV
+    all read the corrected themes from then on. Correcting an answer off a theme it no longer has
+    (pressed twice, or by two members of staff) changes nothing and gives None. Corrections
+    outlive their answers, so the counts per theme survive retention and /forgetme.
+    """
+
+    async def correct_theme(
+        self, answer_id: int, from_theme: str, to_theme: str | None, by_user_id: int, by_name: str
+    ) -> ThemeCorrection | None:
+        """Move an answer off `from_theme` onto `to_theme` (None: onto none); None if the answer
+        is gone or no longer has `from_theme`."""
+        ...
+
+    async def correction_counts(self) -> list[CorrectionCount]:
+        """Every theme staff corrected: answers moved off it and onto it, most moved off first."""
+        ...
+
+
 class Storage(
     Inbox,
     Residents,
@@ -561,6 +586,7 @@ class Storage(
     Actions,
     Threads,
     Dashboard,
+    Corrections,
     Clocked,
     Protocol,
 ):

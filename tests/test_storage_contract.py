@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
-from storage.models import URGENT, OutgoingMessage
+from storage.models import URGENT, Analysed, CorrectionCount, OutgoingMessage
 from tests.clock import HandClock
 
 BACKENDS = ["sqlite"]
@@ -310,6 +310,50 @@ class TestStorageContract:
         await storage.enqueue([_message("r", 111, resident_id=resident.id)])
         await storage.set_stopped(resident.id, True)
         assert await storage.claim_due() == []
+
+    # Corrections ----------------------------------------------------------------------------
+
+    async def test_a_theme_correction_moves_the_answer_once_with_its_tone(
+        self, storage: Storage
+    ) -> None:
+        """A correction changes every reading of the answer's themes, is audited, counts once."""
+        resident = await storage.resident(7, 7)
+        analysed = Analysed(("Staff", "Food"), 0.0, "neutral", (), {"Food": "negative"})
+        answer = NewAnswer("matters", "Q?", "Kind staff, cold food", kind="text", analysed=analysed)
+        await storage.save_turn(_turn(resident.id, None, answer=answer))
+        now = storage.now()
+        span = (now - timedelta(days=1), now + timedelta(days=1))
+        (fact,) = await storage.answers_between(*span)
+        assert fact.answer_id is not None
+        assert (await storage.period_figures(*span)).theme_tones == {
+            "Staff": {"neutral": 1},
+            "Food": {"negative": 1},
+        }
+        done = await storage.correct_theme(fact.answer_id, "Food", "Catering", 42, "Priya")
+        assert done is not None
+        assert (done.themes, done.by_user_id, done.by_name) == (("Staff", "Catering"), 42, "Priya")
+        assert await storage.correct_theme(fact.answer_id, "Food", None, 42, "Priya") is None
+        assert (await storage.period_figures(*span)).theme_tones == {
+            "Staff": {"neutral": 1},
+            "Catering": {"negative": 1},
+        }
+        assert (await storage.answers_between(*span))[0].themes == ("Staff", "Catering")
+        assert (await storage.export_rows())[0].themes == ("Staff", "Catering")
+        assert [q.answer for q in await storage.quote_candidates("Catering", *span)] == [
+            "Kind staff, cold food"
+        ]
+        assert await storage.quote_candidates("Food", *span) == []
+        last = (await storage.audit_log())[-1]
+        assert (last.actor, last.action, last.detail) == (
+            42,
+            "correct theme",
+            {"answer_id": fact.answer_id, "from": "Food", "to": "Catering"},
+        )
+        await storage.forget(resident)
+        assert await storage.correction_counts() == [
+            CorrectionCount("Food", 1, 0),
+            CorrectionCount("Catering", 0, 1),
+        ]
 
 
 def test_a_postgresql_url_is_refused_clearly() -> None:

@@ -4,14 +4,16 @@ and a post without the right secret is refused with 403 and stores nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 from pathlib import Path
 
 import aiohttp
 
 from bot.webhook import SECRET_HEADER
 from tests.fake_telegram import FakeTelegram
-from tests.running_bot import RunningBot, said, settings_for
+from tests.running_bot import REPO, RunningBot, said, settings_for
 
 SAM = 811
 SECRET = "a-long-secret_from-the-settings"
@@ -114,3 +116,45 @@ async def test_an_update_posted_while_the_bot_is_down_is_answered_when_it_is_bac
         assert 0 in [status for _, status in tg.webhook_calls]  # refused while down
     finally:
         await bot.stop()
+
+
+async def test_run_serves_the_dashboard_too_when_told_where(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """With WHATMATTERS_WEB_LISTEN set, `whatmatters run` answers residents and serves the
+    dashboard's sign-in page from the same process; SIGTERM stops both, cleanly."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        WHATMATTERS_BOT_TOKEN=tg.token,
+        WHATMATTERS_API_BASE_URL=tg.base_url,
+        WHATMATTERS_DATABASE=str(tmp_path / "bot.db"),
+        WHATMATTERS_WEB_LISTEN=f"127.0.0.1:{port}",
+        WHATMATTERS_WEB_URL=f"http://127.0.0.1:{port}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await tg.wait_for_call("getUpdates", timeout=30)
+        sam = tg.resident(SAM)
+        sam.send("/start")
+        assert (await said(sam, timeout=10)).labels == ["Yes", "No"]
+        async with aiohttp.ClientSession() as session:
+            for _ in range(50):  # the page may come up a moment after the bot
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/signin") as response:
+                        status, page = response.status, await response.text()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the dashboard never answered")
+        assert status == 200
+        assert "<html" in page.lower()
+    finally:
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 0, err.decode()[-2000:]

@@ -16,6 +16,7 @@ from storage.clock import Clock, utc_now
 from storage.sqlite.actions import SQLiteActions
 from storage.sqlite.answers import SQLiteAnswers
 from storage.sqlite.base import SQLiteBase, migrations
+from storage.sqlite.corrections import SQLiteCorrections
 from storage.sqlite.flows import SQLiteFlows
 from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
@@ -31,6 +32,7 @@ class SQLiteStorage(
     SQLiteInbox,
     SQLiteActions,
     SQLiteThreads,
+    SQLiteCorrections,
     SQLiteResidents,
     SQLiteAnswers,
     SQLiteFlows,
