@@ -13,7 +13,8 @@ from storage.web_models import AnswerPage, AnswerQuery, WebSession, WeekFigures
 
 _FACT_COLUMNS = (
     "r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
-    " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases, a.safeguarding IS NOT NULL"
+    " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases, a.safeguarding IS NOT NULL,"
+    " a.id"
 )
 
 
