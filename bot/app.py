@@ -13,6 +13,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     ChatMember,
@@ -116,6 +117,10 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: Counter[int] = Counter()
 
+    def waiting(self, sender_id: int) -> int:
+        """How many of this sender's updates are being handled or waiting their turn."""
+        return self._waiting[sender_id]
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once the same sender's earlier updates are done."""
         sender = update.effective_user if isinstance(update, Update) else None
@@ -160,6 +165,11 @@ class ResidentChat:
         self.conversations = services.conversations
         self.previews = services.previews
         self.flood = FloodGauge()
+        # How many of a resident's updates are waiting at once (set by `build_application`).
+        self.waiting: Callable[[int], int] = lambda sender_id: 1
+        # A slowed-down resident's latest reply, sent once their burst calms, and its task.
+        self._held: dict[int, tuple[Resident, Message]] = {}
+        self._catching_up: dict[int, asyncio.Task[None]] = {}
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
         # A safeguarding contact writing to a resident types their words here too.
@@ -178,6 +188,13 @@ class ResidentChat:
         except TelegramError as error:
             # A Bot API server that refuses the menu must not stop residents being heard.
             log.warning("could not set the command menu: %s", error)
+
+    async def post_stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Drop the replies held back from bursts (cosmetic; every message is already stored)."""
+        for task in self._catching_up.values():
+            task.cancel()
+        self._catching_up.clear()
+        self._held.clear()
 
     # Gatekeepers ----------------------------------------------------------------------------
 
@@ -399,10 +416,14 @@ class ResidentChat:
         # Data that is not ours (an old keyboard, a forged press) is a press of no current question.
         inp = press or Press(step_id="", value="")
         messages = await self._answer(resident, inp, update.update_id)
+        pace = self._pace(resident, messages)
+        if pace is Pace.QUIET:  # a burst of presses: kept, and answered once it calms
+            await self._send(context, resident, messages, update.update_id, pace)
+            return
         # The next question first: the resident is waiting for it. The pressed question's
         # buttons are spent (any question asked again comes with new ones).
         await asyncio.gather(
-            self._send(context, resident, messages, update.update_id),
+            self._send(context, resident, messages, update.update_id, pace),
             self._settle(query, None if press else wording.BUTTON_GONE),
         )
 
@@ -514,13 +535,22 @@ class ResidentChat:
         resident: Resident,
         messages: Sequence[Message],
         update_id: int,
+        pace: Pace | None = None,
     ) -> None:
         """Send replies that are already committed, then note that they went out."""
         bot = context.bot
-        pace = self.flood.note(resident.chat_id)
-        if pace is not Pace.NORMAL:
-            # A burst: everything is still taken in and stored; it is answered only once. Help
-            # after a sign of risk goes out whatever the pace.
+        if pace is None:
+            pace = self._pace(resident, messages)
+        if pace is Pace.NORMAL:
+            self._held.pop(resident.chat_id, None)
+        else:
+            # A burst: everything is still taken in and stored, but answered only a little: a
+            # kind word now, the latest question once it calms. Help after a sign of risk goes
+            # out whatever the pace.
+            ordinary = [message for message in messages if not message.urgent]
+            if ordinary:
+                self._held[resident.chat_id] = (resident, ordinary[-1])
+                self._catch_up_later(bot, resident.chat_id)
             urgent = [message for message in messages if message.urgent]
             messages = urgent + ([Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else [])
         if messages and await self.storage.replies_waiting(resident.chat_id):
@@ -546,6 +576,36 @@ class ResidentChat:
             await self._hand_over(context, resident, messages, update_id, first=sent)
             return
         await self.storage.mark_replied(update_id)
+
+    def _pace(self, resident: Resident, messages: Sequence[Message]) -> Pace:
+        waiting = self.waiting(resident.telegram_user_id)
+        return self.flood.note(resident.chat_id, len(messages), waiting)
+
+    def _catch_up_later(self, bot: Bot, chat_id: int) -> None:
+        """Once this resident's burst calms, send them the latest reply held back from it."""
+        if chat_id in self._catching_up:
+            return
+
+        async def catch_up() -> None:
+            try:
+                for _ in range(10_000):  # each wait ends at the latest message's calm
+                    wait = self.flood.calm_in(chat_id)
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                held = self._held.pop(chat_id, None)
+                self.flood.calmed(chat_id)
+                if held is not None:
+                    resident, message = held
+                    await bot.send_message(
+                        resident.chat_id, message.text, reply_markup=keyboard(message.buttons)
+                    )
+            except TelegramError as error:
+                log.info("could not answer a burst once it calmed: %s", error)
+            finally:
+                self._catching_up.pop(chat_id, None)
+
+        self._catching_up[chat_id] = asyncio.get_running_loop().create_task(catch_up())
 
 
 async def _stop_spinner(query: CallbackQuery) -> None:
@@ -587,11 +647,14 @@ def build_application(
         await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
+    one_at_a_time = OneAtATimePerResident()
+    chat.waiting = one_at_a_time.waiting
     app = (
         ApplicationBuilder()
         .bot(bot)
-        .concurrent_updates(OneAtATimePerResident())
+        .concurrent_updates(one_at_a_time)
         .post_init(post_init)
+        .post_stop(chat.post_stop)
         .build()
     )
     desk = StaffDesk(settings, storage, digests, outbox, redact)
