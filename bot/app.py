@@ -82,6 +82,7 @@ RESIDENT_COMMANDS = [
     BotCommand("stop", "No more messages from me"),
     BotCommand("language", "Read my questions in another language"),
     BotCommand("mydata", "Everything stored about you, as a file"),
+    BotCommand("forget", "Delete one of your answers"),
     BotCommand("forgetme", "Delete everything stored about you"),
     BotCommand("changes", "What the service is doing about what residents said"),
 ]
@@ -170,6 +171,8 @@ class ResidentChat:
         # A slowed-down resident's latest reply, sent once their burst calms, and its task.
         self._held: dict[int, tuple[Resident, Message]] = {}
         self._catching_up: dict[int, asyncio.Task[None]] = {}
+        # Spent buttons being taken away (kept here so that the tasks are not collected early).
+        self._background: set[asyncio.Task[None]] = set()
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
         # A safeguarding contact writing to a resident types their words here too.
@@ -190,11 +193,14 @@ class ResidentChat:
             log.warning("could not set the command menu: %s", error)
 
     async def post_stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Drop the replies held back from bursts (cosmetic; every message is already stored)."""
+        """Drop the replies held back from bursts (cosmetic; every message is already stored),
+        and let spent buttons finish going."""
         for task in self._catching_up.values():
             task.cancel()
         self._catching_up.clear()
         self._held.clear()
+        if self._background:  # a moment for spent buttons to be taken away
+            await asyncio.wait(self._background, timeout=2)
 
     # Gatekeepers ----------------------------------------------------------------------------
 
@@ -208,11 +214,16 @@ class ResidentChat:
             with contextlib.suppress(TelegramError):
                 await message.reply_text(wording.GROUP_CHAT)
         # Kept by the inbox as it was fetched; done with now, so not replayed after a restart.
+        if isinstance(context.bot, RecordingBot):
+            context.bot.take_fresh(update.update_id)
         await self.storage.mark_processed(update.update_id)
         raise ApplicationHandlerStop
 
     async def once_per_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the raw update, and never process the same update twice."""
+        bot = context.bot
+        if isinstance(bot, RecordingBot) and bot.take_fresh(update.update_id):
+            return  # stored as it was fetched, and new: no second serialisation, no round trip
         recorded = await self.storage.record_update(update.update_id, raw_update(update))
         if recorded.status in (UpdateStatus.NEW, UpdateStatus.UNPROCESSED):
             return
@@ -358,6 +369,49 @@ class ResidentChat:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(resident.chat_id, wording.FORGOTTEN)
 
+    async def forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Offer the resident's latest answers to delete one (`/forget last`: the latest)."""
+        resident = await self._resident(update)
+        last = [word.lower() for word in context.args or []][:1] == ["last"]
+        answers = await self.storage.latest_answers(resident.id, 1 if last else 5)
+        if not answers:
+            await self._say(update, context, wording.FORGET_NOTHING)
+        elif last:
+            latest = answers[0]
+            confirm = wording.forget_one_confirm(latest.id, latest.question, latest.answer)
+            await self.send(update, context, [confirm])
+        else:
+            picker = wording.forget_pick([(answer.id, answer.answer) for answer in answers])
+            await self.send(update, context, [picker])
+
+    async def forget_one(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Confirm the answer picked, then delete it, or keep it, as the resident chose."""
+        query = update.callback_query
+        assert query is not None
+        resident = await self._resident(update)
+        await self._settle(query, None)
+        pressed = (query.data or "").removeprefix(f"{wording.FORGET_ONE_BUTTON}|")
+        kind, _, number = pressed.partition(":")
+        if kind == "no":
+            await self._say(update, context, wording.FORGET_KEPT)
+            return
+        if kind == "pick":
+            answers = await self.storage.latest_answers(resident.id, 1000)
+            picked = next((answer for answer in answers if answer.id == int(number)), None)
+            if picked is None:
+                await self._say(update, context, wording.FORGET_ONE_GONE)
+                return
+            confirm = wording.forget_one_confirm(picked.id, picked.question, picked.answer)
+            await self.send(update, context, [confirm])
+            return
+        # The messages about deleting it quote it: their kept copies go with it.
+        quoted_by = wording.FORGET_ONE_BUTTON
+        if await self.storage.forget_answer(resident, int(number), quoted_by) is None:
+            await self._say(update, context, wording.FORGET_ONE_GONE)
+            return
+        await self.storage.audit(0, "resident answer deleted at their request")
+        await self._say(update, context, wording.FORGOTTEN_ONE)
+
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Enter the flow a command belongs to; point to /help for a command nobody knows."""
         message = update.effective_message
@@ -428,20 +482,20 @@ class ResidentChat:
         )
 
     async def _settle(self, query: CallbackQuery, note: str | None) -> None:
-        """Stop the button's spinner and take the spent buttons away.
+        """Stop the button's spinner, and take the spent buttons away in the background.
 
         Cosmetic: whatever goes wrong here stays here. The step itself worked, so the resident
-        must never get an apology for it.
+        must never get an apology for it. Taking the buttons away does not hold up the
+        resident's next message (their updates are handled one at a time).
         """
         try:
             await query.answer(note)
         except Exception as error:
             log.info("could not answer a button's spinner: %s", error)
         if isinstance(query.message, TelegramMessage):
-            try:
-                await query.message.edit_reply_markup(None)
-            except Exception as error:
-                log.info("could not take spent buttons away: %s", error)
+            task = asyncio.get_running_loop().create_task(_take_buttons_away(query.message))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the first version of an edited answer, and say how to add to it; words added by
@@ -608,6 +662,13 @@ class ResidentChat:
         self._catching_up[chat_id] = asyncio.get_running_loop().create_task(catch_up())
 
 
+async def _take_buttons_away(message: TelegramMessage) -> None:
+    try:
+        await message.edit_reply_markup(None)
+    except Exception as error:
+        log.info("could not take spent buttons away: %s", error)
+
+
 async def _stop_spinner(query: CallbackQuery) -> None:
     try:
         await query.answer()
@@ -676,7 +737,13 @@ def build_application(
     app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
     app.add_handler(CommandHandler("language", chat.language, filters=new_message))
     app.add_handler(CommandHandler("mydata", chat.mydata, filters=new_message))
+    app.add_handler(CommandHandler("forget", chat.forget, filters=new_message))
     app.add_handler(CommandHandler("forgetme", chat.forgetme, filters=new_message))
+    app.add_handler(
+        CallbackQueryHandler(
+            chat.forget_one, pattern=rf"^{wording.FORGET_ONE_BUTTON}\|(pick:\d+|yes:\d+|no)$"
+        )
+    )
     app.add_handler(CallbackQueryHandler(chat.forget_confirmed, pattern=r"^_forget\|(yes|no)$"))
     app.add_handler(
         CallbackQueryHandler(chat.language_chosen, pattern=rf"^{wording.LANGUAGE_BUTTON}[^|]+\|")
