@@ -11,13 +11,15 @@ process; each bot runs in a process of its own, as in production, so that the bo
 not share an event loop (or a core) with its load. The bot under test is the real one:
 `build_application` + `serve` on a fresh SQLite database.
 
-Printed for each bot: updates answered per second, answers stored per second (counted in the
-database afterwards), median and 95th-percentile reply latency (from the moment an update is
-queued on the server to the moment the bot's next new message reaches it), the bot process's peak
-resident memory (VmHWM), its CPU (in all, and per update), the Bot API requests and getUpdates
-polls it made per update, and the ratios whatmatters / echo. The run fails (exit status 1) unless
-every resident was thanked, the database holds exactly N × 4 answers, and nothing was stored or
-sent twice.
+Printed for each bot: Bot API calls per second (polls not counted), updates answered per second,
+answers stored per second (counted in the database afterwards), median and 95th-percentile reply
+latency (from the moment an update is queued on the server to the moment the bot's next new message
+reaches it), the bot process's peak resident memory (VmHWM), its CPU (in all, and per update), the
+Bot API requests and getUpdates polls it made per update, and the ratios whatmatters / echo. The
+run fails (exit status 1) unless every resident was thanked, the database holds exactly N × 4
+answers, and nothing was stored or sent twice. Last, whether the targets of issue 14 were met in
+this run: a 95th-percentile latency within 1.5x the echo bot's, and Bot API calls per second at
+least 0.8x the echo bot's.
 
     .venv/bin/python bench/ingest.py [--residents N] [--out-json FILE] [--profile-dir DIR]
 
@@ -76,6 +78,10 @@ ANSWERS_PER_RESIDENT = len(FLOW_STEPS)
 STARTUP_TIMEOUT = 60.0  # seconds for a bot process to reach its first getUpdates
 SHUTDOWN_TIMEOUT = 15.0  # seconds between SIGTERM and SIGKILL
 MAX_EDITS_PER_REPLY = 10  # edits skipped while waiting for a new message, at most
+
+# What "quick under load" means (issue 14): next to the echo bot, in the same run.
+P95_TARGET = 1.5  # whatmatters' 95th-percentile reply latency, at most this times the echo bot's
+CALLS_TARGET = 0.8  # its Bot API calls per second, at least this times the echo bot's
 
 # Telegram user ids of the residents: a separate range per bot, so their chats never mix.
 FIRST_USER_ID = {WHATMATTERS: 1_000_000, ECHO: 2_000_000}
@@ -352,6 +358,11 @@ class Run:
         return sent / max(self.replies, 1)
 
     @property
+    def calls_per_s(self) -> float:
+        """Bot API requests (polls not counted) per second of the run: the throughput."""
+        return self.requests_per_update * self.replies / self.wall_s
+
+    @property
     def polls_per_update(self) -> float:
         return self.api_calls["getUpdates"] / max(self.replies, 1)
 
@@ -373,6 +384,7 @@ class Run:
             "residents_completed": self.completed,
             "wall_s": round(self.wall_s, 3),
             "updates_per_s": round(self.updates_per_s, 1),
+            "bot_api_calls_per_s": round(self.calls_per_s, 1),
             "answers_stored": self.answers_stored,
             "answers_per_s": None if self.answers_per_s is None else round(self.answers_per_s, 1),
             "median_latency_ms": round(self.median_ms, 1),
@@ -537,6 +549,7 @@ def report(ours: Run, echo: Run) -> str:
     cpu = [None if r.bot_cpu_s is None else 100 * r.bot_cpu_s / r.wall_s for r in (ours, echo)]
     harness = [100 * r.harness_cpu_s / r.wall_s for r in (ours, echo)]
     rows: list[tuple[str, float | None, float | None]] = [
+        ("Bot API calls / s (no polls)", ours.calls_per_s, echo.calls_per_s),
         ("updates answered / s", ours.updates_per_s, echo.updates_per_s),
         ("answers stored / s", ours.answers_per_s, None),
         ("median reply latency, ms", ours.median_ms, echo.median_ms),
@@ -569,6 +582,16 @@ def report(ours: Run, echo: Run) -> str:
         f"{ours.replies}/{ours.updates_sent} updates answered",
         f"echo:        {echo.completed}/{echo.residents} residents finished; "
         f"{echo.replies}/{echo.updates_sent} updates answered",
+    ]
+    p95 = ours.p95_ms / echo.p95_ms if echo.p95_ms else math.nan
+    calls = ours.calls_per_s / echo.calls_per_s if echo.calls_per_s else math.nan
+    lines += [
+        f"target: 95th percentile latency within 1.5x the echo bot's: {p95:.2f}x, "
+        + ("met" if p95 <= P95_TARGET else "NOT met"),
+        f"target: Bot API calls / s at least 0.8x the echo bot's: {calls:.2f}x, "
+        + ("met" if calls >= CALLS_TARGET else "NOT met"),
+        "(both bots share this machine with whatever else runs on it: compare them only within "
+        "one run)",
     ]
     for run in (ours, echo):
         lines += [f"PROBLEM ({run.bot}): {problem}" for problem in run.problems]
@@ -612,6 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             WHATMATTERS: ours.summary(),
             ECHO: echo.summary(),
             "ratio_updates_per_s": ours.updates_per_s / echo.updates_per_s,
+            "ratio_bot_api_calls_per_s": ours.calls_per_s / echo.calls_per_s,
             "ratio_median_latency": ours.median_ms / echo.median_ms,
             "ratio_p95_latency": ours.p95_ms / echo.p95_ms,
         }

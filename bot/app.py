@@ -13,6 +13,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     ChatMember,
@@ -83,6 +84,7 @@ RESIDENT_COMMANDS = [
     BotCommand("stop", "No more messages from me"),
     BotCommand("language", "Read my questions in another language"),
     BotCommand("mydata", "Everything stored about you, as a file"),
+    BotCommand("forget", "Delete one of your answers"),
     BotCommand("forgetme", "Delete everything stored about you"),
     BotCommand("changes", "What the service is doing about what residents said"),
 ]
@@ -117,6 +119,10 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: Counter[int] = Counter()
+
+    def waiting(self, sender_id: int) -> int:
+        """How many of this sender's updates are being handled or waiting their turn."""
+        return self._waiting[sender_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once the same sender's earlier updates are done."""
@@ -162,6 +168,13 @@ class ResidentChat:
         self.conversations = services.conversations
         self.previews = services.previews
         self.flood = FloodGauge()
+        # How many of a resident's updates are waiting at once (set by `build_application`).
+        self.waiting: Callable[[int], int] = lambda sender_id: 1
+        # A slowed-down resident's latest reply, sent once their burst calms, and its task.
+        self._held: dict[int, tuple[Resident, Message]] = {}
+        self._catching_up: dict[int, asyncio.Task[None]] = {}
+        # Spent buttons being taken away (kept here so that the tasks are not collected early).
+        self._background: set[asyncio.Task[None]] = set()
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
         # A safeguarding contact writing to a resident types their words here too.
@@ -181,6 +194,16 @@ class ResidentChat:
             # A Bot API server that refuses the menu must not stop residents being heard.
             log.warning("could not set the command menu: %s", error)
 
+    async def post_stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Drop the replies held back from bursts (cosmetic; every message is already stored),
+        and let spent buttons finish going."""
+        for task in self._catching_up.values():
+            task.cancel()
+        self._catching_up.clear()
+        self._held.clear()
+        if self._background:  # a moment for spent buttons to be taken away
+            await asyncio.wait(self._background, timeout=2)
+
     # Gatekeepers ----------------------------------------------------------------------------
 
     async def private_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -193,11 +216,16 @@ class ResidentChat:
             with contextlib.suppress(TelegramError):
                 await message.reply_text(wording.GROUP_CHAT)
         # Kept by the inbox as it was fetched; done with now, so not replayed after a restart.
+        if isinstance(context.bot, RecordingBot):
+            context.bot.take_fresh(update.update_id)
         await self.storage.mark_processed(update.update_id)
         raise ApplicationHandlerStop
 
     async def once_per_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the raw update, and never process the same update twice."""
+        bot = context.bot
+        if isinstance(bot, RecordingBot) and bot.take_fresh(update.update_id):
+            return  # stored as it was fetched, and new: no second serialisation, no round trip
         recorded = await self.storage.record_update(update.update_id, raw_update(update))
         if recorded.status in (UpdateStatus.NEW, UpdateStatus.UNPROCESSED):
             return
@@ -343,6 +371,49 @@ class ResidentChat:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(resident.chat_id, wording.FORGOTTEN)
 
+    async def forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Offer the resident's latest answers to delete one (`/forget last`: the latest)."""
+        resident = await self._resident(update)
+        last = [word.lower() for word in context.args or []][:1] == ["last"]
+        answers = await self.storage.latest_answers(resident.id, 1 if last else 5)
+        if not answers:
+            await self._say(update, context, wording.FORGET_NOTHING)
+        elif last:
+            latest = answers[0]
+            confirm = wording.forget_one_confirm(latest.id, latest.question, latest.answer)
+            await self.send(update, context, [confirm])
+        else:
+            picker = wording.forget_pick([(answer.id, answer.answer) for answer in answers])
+            await self.send(update, context, [picker])
+
+    async def forget_one(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Confirm the answer picked, then delete it, or keep it, as the resident chose."""
+        query = update.callback_query
+        assert query is not None
+        resident = await self._resident(update)
+        await self._settle(query, None)
+        pressed = (query.data or "").removeprefix(f"{wording.FORGET_ONE_BUTTON}|")
+        kind, _, number = pressed.partition(":")
+        if kind == "no":
+            await self._say(update, context, wording.FORGET_KEPT)
+            return
+        if kind == "pick":
+            answers = await self.storage.latest_answers(resident.id, 1000)
+            picked = next((answer for answer in answers if answer.id == int(number)), None)
+            if picked is None:
+                await self._say(update, context, wording.FORGET_ONE_GONE)
+                return
+            confirm = wording.forget_one_confirm(picked.id, picked.question, picked.answer)
+            await self.send(update, context, [confirm])
+            return
+        # The messages about deleting it quote it: their kept copies go with it.
+        quoted_by = wording.FORGET_ONE_BUTTON
+        if await self.storage.forget_answer(resident, int(number), quoted_by) is None:
+            await self._say(update, context, wording.FORGET_ONE_GONE)
+            return
+        await self.storage.audit(0, "resident answer deleted at their request")
+        await self._say(update, context, wording.FORGOTTEN_ONE)
+
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Enter the flow a command belongs to; point to /help for a command nobody knows."""
         message = update.effective_message
@@ -401,28 +472,32 @@ class ResidentChat:
         # Data that is not ours (an old keyboard, a forged press) is a press of no current question.
         inp = press or Press(step_id="", value="")
         messages = await self._answer(resident, inp, update.update_id)
+        pace = self._pace(resident, messages)
+        if pace is Pace.QUIET:  # a burst of presses: kept, and answered once it calms
+            await self._send(context, resident, messages, update.update_id, pace)
+            return
         # The next question first: the resident is waiting for it. The pressed question's
         # buttons are spent (any question asked again comes with new ones).
         await asyncio.gather(
-            self._send(context, resident, messages, update.update_id),
+            self._send(context, resident, messages, update.update_id, pace),
             self._settle(query, None if press else wording.BUTTON_GONE),
         )
 
     async def _settle(self, query: CallbackQuery, note: str | None) -> None:
-        """Stop the button's spinner and take the spent buttons away.
+        """Stop the button's spinner, and take the spent buttons away in the background.
 
         Cosmetic: whatever goes wrong here stays here. The step itself worked, so the resident
-        must never get an apology for it.
+        must never get an apology for it. Taking the buttons away does not hold up the
+        resident's next message (their updates are handled one at a time).
         """
         try:
             await query.answer(note)
         except Exception as error:
             log.info("could not answer a button's spinner: %s", error)
         if isinstance(query.message, TelegramMessage):
-            try:
-                await query.message.edit_reply_markup(None)
-            except Exception as error:
-                log.info("could not take spent buttons away: %s", error)
+            task = asyncio.get_running_loop().create_task(_take_buttons_away(query.message))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep the first version of an edited answer, and say how to add to it; words added by
@@ -516,13 +591,22 @@ class ResidentChat:
         resident: Resident,
         messages: Sequence[Message],
         update_id: int,
+        pace: Pace | None = None,
     ) -> None:
         """Send replies that are already committed, then note that they went out."""
         bot = context.bot
-        pace = self.flood.note(resident.chat_id)
-        if pace is not Pace.NORMAL:
-            # A burst: everything is still taken in and stored; it is answered only once. Help
-            # after a sign of risk goes out whatever the pace.
+        if pace is None:
+            pace = self._pace(resident, messages)
+        if pace is Pace.NORMAL:
+            self._held.pop(resident.chat_id, None)
+        else:
+            # A burst: everything is still taken in and stored, but answered only a little: a
+            # kind word now, the latest question once it calms. Help after a sign of risk goes
+            # out whatever the pace.
+            ordinary = [message for message in messages if not message.urgent]
+            if ordinary:
+                self._held[resident.chat_id] = (resident, ordinary[-1])
+                self._catch_up_later(bot, resident.chat_id)
             urgent = [message for message in messages if message.urgent]
             messages = urgent + ([Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else [])
         if messages and await self.storage.replies_waiting(resident.chat_id):
@@ -548,6 +632,43 @@ class ResidentChat:
             await self._hand_over(context, resident, messages, update_id, first=sent)
             return
         await self.storage.mark_replied(update_id)
+
+    def _pace(self, resident: Resident, messages: Sequence[Message]) -> Pace:
+        waiting = self.waiting(resident.telegram_user_id)
+        return self.flood.note(resident.chat_id, len(messages), waiting)
+
+    def _catch_up_later(self, bot: Bot, chat_id: int) -> None:
+        """Once this resident's burst calms, send them the latest reply held back from it."""
+        if chat_id in self._catching_up:
+            return
+
+        async def catch_up() -> None:
+            try:
+                for _ in range(10_000):  # each wait ends at the latest message's calm
+                    wait = self.flood.calm_in(chat_id)
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                held = self._held.pop(chat_id, None)
+                self.flood.calmed(chat_id)
+                if held is not None:
+                    resident, message = held
+                    await bot.send_message(
+                        resident.chat_id, message.text, reply_markup=keyboard(message.buttons)
+                    )
+            except TelegramError as error:
+                log.info("could not answer a burst once it calmed: %s", error)
+            finally:
+                self._catching_up.pop(chat_id, None)
+
+        self._catching_up[chat_id] = asyncio.get_running_loop().create_task(catch_up())
+
+
+async def _take_buttons_away(message: TelegramMessage) -> None:
+    try:
+        await message.edit_reply_markup(None)
+    except Exception as error:
+        log.info("could not take spent buttons away: %s", error)
 
 
 async def _stop_spinner(query: CallbackQuery) -> None:
@@ -589,11 +710,14 @@ def build_application(
         await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
+    one_at_a_time = OneAtATimePerResident()
+    chat.waiting = one_at_a_time.waiting
     app = (
         ApplicationBuilder()
         .bot(bot)
-        .concurrent_updates(OneAtATimePerResident())
+        .concurrent_updates(one_at_a_time)
         .post_init(post_init)
+        .post_stop(chat.post_stop)
         .build()
     )
     themes = [theme.name for theme in services.catalogue.themes]
@@ -617,7 +741,13 @@ def build_application(
     app.add_handler(CommandHandler("stop", chat.stop, filters=new_message))
     app.add_handler(CommandHandler("language", chat.language, filters=new_message))
     app.add_handler(CommandHandler("mydata", chat.mydata, filters=new_message))
+    app.add_handler(CommandHandler("forget", chat.forget, filters=new_message))
     app.add_handler(CommandHandler("forgetme", chat.forgetme, filters=new_message))
+    app.add_handler(
+        CallbackQueryHandler(
+            chat.forget_one, pattern=rf"^{wording.FORGET_ONE_BUTTON}\|(pick:\d+|yes:\d+|no)$"
+        )
+    )
     app.add_handler(CallbackQueryHandler(chat.forget_confirmed, pattern=r"^_forget\|(yes|no)$"))
     app.add_handler(
         CallbackQueryHandler(chat.language_chosen, pattern=rf"^{wording.LANGUAGE_BUTTON}[^|]+\|")

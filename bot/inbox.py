@@ -63,7 +63,7 @@ def raw_update(update: Update) -> str:
 class RecordingBot(ExtBot[None]):
     """The application's bot, which stores each batch of updates as it fetches it."""
 
-    __slots__ = ("_inbox",)
+    __slots__ = ("_fresh", "_inbox")
 
     def __init__(self, token: str, base_url: str, base_file_url: str, inbox: Inbox) -> None:
         super().__init__(
@@ -74,6 +74,15 @@ class RecordingBot(ExtBot[None]):
             get_updates_request=HTTPXRequest(connection_pool_size=POLL_CONNECTIONS),
         )
         self._inbox = inbox
+        # Updates this process has just stored for the first time: new, nothing done about them.
+        self._fresh: set[int] = set()
+
+    def take_fresh(self, update_id: int) -> bool:
+        """Whether this update was first stored by this bot's last fetches (asked once)."""
+        if update_id in self._fresh:
+            self._fresh.discard(update_id)
+            return True
+        return False
 
     async def get_updates(
         self,
@@ -103,7 +112,7 @@ class RecordingBot(ExtBot[None]):
         if updates:
             # If this fails, the error reaches the polling loop, which polls again with the same
             # offset: Telegram sends the batch again, nothing is confirmed unstored.
-            await self._inbox.record_updates(
+            self._fresh |= await self._inbox.record_updates(
                 [(update.update_id, raw_update(update)) for update in updates]
             )
         return updates

@@ -14,6 +14,7 @@ HELP = (
     "/stop — no more messages from me (what you've said so far is kept)\n"
     "/language — read my questions in another language, where there is one\n"
     "/mydata — everything stored about you, as a file\n"
+    "/forget — delete one of your answers\n"
     "/forgetme — delete everything stored about you\n"
     "/help — this message\n"
     "\n"
@@ -88,7 +89,8 @@ def language_picker(flow_id: str, languages: Sequence[str]) -> Message:
 
 MY_DATA = (
     "Here is everything we keep about you. Staff see only your answers, under the pseudonym "
-    "shown in the file, never your name. Send /forgetme to have it all deleted."
+    "shown in the file, never your name. Send /forget to delete one of your answers, or "
+    "/forgetme to have it all deleted."
 )
 FORGET_CONFIRM = Message(
     "Do you want us to delete everything we keep about you: your answers and our conversation? "
@@ -100,3 +102,38 @@ FORGOTTEN = (
     "Done. Everything we kept about you has been deleted. "
     "If you ever want to talk again, send /start and we will begin afresh."
 )
+
+# Deleting one answer (/forget): the buttons' data is this, "|" and what was pressed.
+FORGET_ONE_BUTTON = "_forget1"
+FORGET_NOTHING = "There are no answers of yours stored, so there is nothing to delete."
+FORGET_PICK = "Which answer would you like to delete? Here are your latest ones."
+FORGOTTEN_ONE = (
+    "Done. That answer has been deleted, and staff will not see it in anything from now on."
+)
+FORGET_ONE_GONE = "That answer has already been deleted."
+
+
+def shortened(text: str, length: int = 40) -> str:
+    """Text on one line, cut to `length` characters with an ellipsis if longer."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+def forget_pick(answers: Sequence[tuple[int, str]]) -> Message:
+    """Offer a resident's latest answers (id, words), one button each, to pick one to delete."""
+    return Message(
+        FORGET_PICK,
+        tuple(Button(shortened(words), FORGET_ONE_BUTTON, f"pick:{id_}") for id_, words in answers),
+    )
+
+
+def forget_one_confirm(answer_id: int, question: str, words: str) -> Message:
+    """Ask a resident to confirm deleting one answer, showing it."""
+    return Message(
+        f"Do you want us to delete this answer?\n\n{shortened(question, 200)}\n"
+        f"“{shortened(words, 300)}”\n\nThis cannot be undone.",
+        (
+            Button("Yes, delete it", FORGET_ONE_BUTTON, f"yes:{answer_id}"),
+            Button("No, keep it", FORGET_ONE_BUTTON, "no"),
+        ),
+    )

@@ -29,6 +29,7 @@ from storage.models import (
     FlowVersion,
     Listener,
     OutgoingMessage,
+    OwnAnswer,
     PeriodFigures,
     Preview,
     QueuedMessage,
@@ -67,8 +68,9 @@ class Inbox(Protocol):
         """Keep a raw update, and say whether it still needs processing or answering."""
         ...
 
-    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> None:
-        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored."""
+    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> set[int]:
+        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored.
+        Returns the ids of those not kept before (new: nothing is done about them yet)."""
         ...
 
     async def unfinished_updates(self, limit: int = 100_000) -> list[StoredUpdate]:
@@ -203,6 +205,22 @@ class Answers(Protocol):
 
     async def delete_older_than(self, cutoff: datetime) -> int:
         """Delete answers (and the raw messages that carried them) given before `cutoff`."""
+        ...
+
+    async def latest_answers(self, resident_id: int, limit: int = 5) -> list[OwnAnswer]:
+        """A resident's latest answers, newest first (for them to pick one to delete)."""
+        ...
+
+    async def forget_answer(
+        self, resident: Resident, answer_id: int, quoted_by: str = ""
+    ) -> OwnAnswer | None:
+        """Delete one of this resident's answers, at their request, in one transaction: the
+        answer, its themes, and the words of the raw update that carried it (the update's id and
+        status stay, so a redelivery of it never stores the answer again), and of their updates
+        whose words or kept replies contain `quoted_by` (the conversation about deleting it,
+        which quotes it). Queued messages quoting it (a safeguarding alert) stay: they are a
+        duty of care. None if the answer is not theirs or is already gone; deleting it again
+        changes nothing."""
         ...
 
 

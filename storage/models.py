@@ -112,6 +112,16 @@ class FlowVersion:
 
 
 @dataclass(frozen=True)
+class OwnAnswer:
+    """One of a resident's answers, as they see it when picking one to delete (/forget)."""
+
+    id: int
+    question: str
+    answer: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
 class ExportRow:
     """One answer as staff and exports see it: under the resident's pseudonym only."""
 

@@ -397,7 +397,7 @@ async def test_a_server_that_refuses_the_command_menu_does_not_stop_the_bot(
 async def test_the_command_menu_lists_residents_commands(tg: FakeTelegram, bot: RunningBot) -> None:
     """The bot sets its command menu for residents on start-up."""
     names = [command["command"] for command in tg.commands()]
-    assert names == ["start", "help", "stop", "language", "mydata", "forgetme", "changes"]
+    assert names == ["start", "help", "stop", "language", "mydata", "forget", "forgetme", "changes"]
 
 
 async def test_a_resident_mid_flow_finishes_the_version_they_started(

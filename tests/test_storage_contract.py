@@ -42,10 +42,11 @@ class TestStorageContract:
     # Inbox ----------------------------------------------------------------------------------
 
     async def test_an_update_is_recorded_once_by_its_id(self, storage: Storage) -> None:
-        """Recording an update again keeps the first copy and reports it still to process."""
+        """Recording an update again keeps the first copy and reports it still to process; a
+        batch reports which of its updates are new."""
         assert (await storage.record_update(9, '{"first": 1}')).status == UpdateStatus.NEW
         assert (await storage.record_update(9, '{"again": 2}')).status == UpdateStatus.UNPROCESSED
-        await storage.record_updates([(9, '{"third": 3}'), (10, "{}")])
+        assert await storage.record_updates([(9, '{"third": 3}'), (10, "{}")]) == {10}
         kept = await storage.unfinished_updates()
         assert [(stored.update_id, stored.payload) for stored in kept] == [
             (9, '{"first": 1}'),

@@ -16,12 +16,15 @@ from storage.models import (
     AnswerFact,
     ExportRow,
     OutgoingMessage,
+    OwnAnswer,
     PeriodFigures,
+    Resident,
     Session,
     Turn,
     WaitingSession,
 )
 from storage.sqlite.base import SQLiteBase, _joined, _moment, _split, _stamp
+from storage.sqlite.residents import _SENT_BY
 
 TONES = ("negative", "neutral", "positive")
 # Quotes staff will actually read: not a word or two, not a page.
@@ -331,6 +334,53 @@ class SQLiteAnswers(SQLiteBase):
                 "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < ?", (_stamp(cutoff),)
             )
         return deleted.rowcount
+
+    async def latest_answers(self, resident_id: int, limit: int = 5) -> list[OwnAnswer]:
+        """A resident's latest answers, newest first (for them to pick one to delete)."""
+        rows = await self._fetchall(
+            "SELECT id, question, answer, answered_at FROM answers WHERE resident_id = ?"
+            " ORDER BY answered_at DESC, id DESC LIMIT ?",
+            (resident_id, limit),
+        )
+        return [_own(row) for row in rows]
+
+    async def forget_answer(
+        self, resident: Resident, answer_id: int, quoted_by: str = ""
+    ) -> OwnAnswer | None:
+        """Delete one of this resident's answers, its themes and the words that carried it."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "SELECT id, question, answer, answered_at, update_id FROM answers"
+                " WHERE id = ? AND resident_id = ?",
+                (answer_id, resident.id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            await db.execute("DELETE FROM answer_themes WHERE answer_id = ?", (answer_id,))
+            await db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
+            if row["update_id"] is not None:
+                # Kept as a processed id without its words: Telegram may send an update again.
+                await db.execute(
+                    "UPDATE updates SET payload = '{}', replies = NULL WHERE update_id = ?",
+                    (row["update_id"],),
+                )
+            if quoted_by:
+                await db.execute(
+                    "UPDATE updates SET payload = '{}', replies = NULL"
+                    f" WHERE {_SENT_BY} = ? AND (instr(payload, ?) OR instr(replies, ?))",
+                    (resident.telegram_user_id, quoted_by, quoted_by),
+                )
+        return _own(row)
+
+
+def _own(row: sqlite3.Row) -> OwnAnswer:
+    return OwnAnswer(
+        id=row["id"],
+        question=row["question"],
+        answer=row["answer"],
+        answered_at=_moment(row["answered_at"]),
+    )
 
 
 def _session(row: sqlite3.Row) -> Session:

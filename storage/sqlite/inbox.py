@@ -38,14 +38,22 @@ class SQLiteInbox(SQLiteBase):
             return RecordedUpdate(UpdateStatus.UNREPLIED, row["replies"])
         return RecordedUpdate(UpdateStatus.DONE, row["replies"])
 
-    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> None:
-        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored."""
+    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> set[int]:
+        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored.
+        Returns the ids of those not kept before."""
         now = _stamp(self._clock())
+        ids = [update_id for update_id, _ in updates]
         async with self._transaction() as db:
+            cursor = await db.execute(
+                f"SELECT update_id FROM updates WHERE update_id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+            known = {row[0] for row in await cursor.fetchall()}
             await db.executemany(
                 "INSERT OR IGNORE INTO updates (update_id, received_at, payload) VALUES (?, ?, ?)",
                 [(update_id, now, payload) for update_id, payload in updates],
             )
+        return set(ids) - known
 
     async def unfinished_updates(self, limit: int = 100_000) -> list[StoredUpdate]:
         """Updates kept but not processed, or processed with replies not yet sent, oldest first."""

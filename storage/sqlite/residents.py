@@ -105,7 +105,8 @@ class SQLiteResidents(SQLiteBase):
             (resident.id,),
         )
         updates = await self._fetchall(
-            f"SELECT payload FROM updates WHERE {_SENT_BY} = ? ORDER BY update_id",
+            f"SELECT payload FROM updates WHERE {_SENT_BY} = ? AND payload != '{{}}'"
+            " ORDER BY update_id",
             (resident.telegram_user_id,),
         )
         thread = await self._fetchall(
