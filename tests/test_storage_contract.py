@@ -14,7 +14,7 @@ from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
 from storage.models import URGENT, OutgoingMessage
 from tests.clock import HandClock
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 def _turn(resident_id: int, session_id: int | None, **changes: object) -> Turn:
@@ -310,11 +310,3 @@ class TestStorageContract:
         await storage.enqueue([_message("r", 111, resident_id=resident.id)])
         await storage.set_stopped(resident.id, True)
         assert await storage.claim_due() == []
-
-
-def test_a_postgresql_url_is_refused_clearly() -> None:
-    """Until its backend is built, a PostgreSQL URL says so instead of making a file."""
-    from storage import open_storage
-
-    with pytest.raises(StorageError, match="PostgreSQL support is not built yet"):
-        open_storage("postgresql://whatmatters@localhost:5432/whatmatters")

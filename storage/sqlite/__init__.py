@@ -19,6 +19,7 @@ from storage.sqlite.base import SQLiteBase, migrations
 from storage.sqlite.flows import SQLiteFlows
 from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
+from storage.sqlite.portable import SQLitePortable
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
 
@@ -33,6 +34,7 @@ class SQLiteStorage(
     SQLiteFlows,
     SQLiteStaffAndAudit,
     SQLiteOutbox,
+    SQLitePortable,
 ):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
 
