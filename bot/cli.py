@@ -20,12 +20,12 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot import cli_actions
+from bot import cli_actions, cli_db
 from bot.settings import Settings
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from insights.yamlfile import InsightsFileError
-from storage import ExportRow, Storage, open_storage
+from storage import ExportRow, Storage, StorageError, open_storage
 
 EXPORT_COLUMNS = (
     "resident",
@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, metavar="FILE")
 
     cli_actions.add_parser(commands)
+    cli_db.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _backup,
         "restore": _restore,
         "actions": cli_actions.run,
+        "db": cli_db.run,
     }
     return handlers[args.command](args, settings)
 
@@ -213,8 +215,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _running_lock(settings: Settings) -> TextIO | None:
-    """Hold a lock beside the database while the bot runs (None: another bot holds it)."""
-    path = Path(f"{settings.database}.running")
+    """Hold a lock beside the database while the bot runs (None: another bot holds it).
+
+    PostgreSQL has no file beside it, and welcomes several workers: nothing to hold there."""
+    if settings.sqlite_file is None:
+        return Path(os.devnull).open("w")
+    path = Path(f"{settings.sqlite_file}.running")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("w")
     try:
@@ -260,7 +266,11 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
         async with open_storage(settings.database) as storage:
             await storage.backup(args.file)
 
-    asyncio.run(copy())
+    try:
+        asyncio.run(copy())
+    except StorageError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 1
     print(f"{settings.database} copied to {args.file}")
     return 0
 
@@ -292,7 +302,7 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
     if args.keep:
         return asyncio.run(chat_in_terminal(settings, args.flow_id))
     with tempfile.TemporaryDirectory() as folder:
-        throwaway = settings.model_copy(update={"database": Path(folder) / "try.db"})
+        throwaway = settings.model_copy(update={"database": str(Path(folder) / "try.db")})
         return asyncio.run(chat_in_terminal(throwaway, args.flow_id))
 
 

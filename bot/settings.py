@@ -20,6 +20,7 @@ from insights import (
     shipped_catalogue,
     shipped_safeguarding,
 )
+from storage import is_postgresql, sqlite_path
 
 THEME_PACKS = ("council", "health")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -99,7 +100,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str | None = None
-    database: Path = Path("whatmatters.db")
+    # A SQLite file (or sqlite:///path), or a postgresql://user@host:port/db URL, kept as written.
+    database: str = "whatmatters.db"
     admins: UserIds = Field(default_factory=list)
     timezone: str = "Europe/London"
     digest_schedule: str = "mon 09:00"
@@ -142,6 +144,16 @@ class Settings(BaseSettings):
                 " nor a theme catalogue file"
             )
         return value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file the database setting names; None when it is PostgreSQL."""
+        return None if is_postgresql(self.database) else sqlite_path(self.database)
 
     @property
     def file_url(self) -> str:

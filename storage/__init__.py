@@ -62,6 +62,7 @@ __all__ = [
     "is_postgresql",
     "open_storage",
     "restore",
+    "shown",
     "sqlite_path",
     "utc_now",
 ]
@@ -85,6 +86,16 @@ def sqlite_path(url_or_path: str | Path) -> Path:
     if "://" in text:
         raise StorageError(f"unknown kind of database: {text.partition('://')[0]}")
     return Path(url_or_path)
+
+
+def shown(url_or_path: str | Path) -> str:
+    """A database setting fit to print: a URL's password left out."""
+    text = str(url_or_path)
+    scheme, found, rest = text.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not found or not at:
+        return text
+    return f"{scheme}://{credentials.partition(':')[0]}@{place}"
 
 
 def open_storage(url_or_path: str | Path, *, clock: Clock = utc_now) -> Storage:

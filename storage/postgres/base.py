@@ -119,11 +119,9 @@ class PostgresBase:
     @property
     def display_url(self) -> str:
         """The URL without its password, fit for messages and logs."""
-        scheme, _, rest = self.url.partition("://")
-        credentials, at, place = rest.rpartition("@")
-        if not at:
-            return self.url
-        return f"{scheme}://{credentials.partition(':')[0]}@{place}"
+        from storage import shown
+
+        return shown(self.url)
 
     @property
     def pool(self) -> asyncpg.Pool:
