@@ -6,12 +6,22 @@ to BACKENDS and a branch to the `storage` fixture in conftest.py.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 
 from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
-from storage.models import URGENT, OutgoingMessage
+from storage.models import (
+    URGENT,
+    Action,
+    Alert,
+    Analysed,
+    Listener,
+    OutgoingMessage,
+    PeriodFigures,
+)
 from tests.clock import HandClock
 
 BACKENDS = ["sqlite", "postgres"]
@@ -310,3 +320,208 @@ class TestStorageContract:
         await storage.enqueue([_message("r", 111, resident_id=resident.id)])
         await storage.set_stopped(resident.id, True)
         assert await storage.claim_due() == []
+
+    # Promises with several callers at once, and the raw-update and count queries ------------
+
+    async def test_concurrent_claimers_never_take_the_same_message(self, storage: Storage) -> None:
+        """Four senders claiming at once each get different messages, every chat in order."""
+        chats = range(100, 112)
+        await storage.enqueue([_message(f"m:{chat}:{n}", chat) for n in range(8) for chat in chats])
+        claimed: list[str] = []
+
+        async def sender() -> None:
+            idle = 0
+            for _ in range(200):  # bounded: 96 messages go in far fewer rounds
+                batch = await storage.claim_due(limit=5)
+                if not batch:
+                    idle += 1
+                    if idle > 20:
+                        return
+                    await asyncio.sleep(0.001)
+                    continue
+                idle = 0
+                for message in batch:
+                    claimed.append(message.key)
+                    await storage.mark_sent(message.id)
+
+        await asyncio.wait_for(asyncio.gather(*(sender() for _ in range(4))), 60)
+        assert sorted(claimed) == sorted(f"m:{chat}:{n}" for n in range(8) for chat in chats)
+        for chat in chats:
+            mine = [key for key in claimed if key.startswith(f"m:{chat}:")]
+            assert mine == [f"m:{chat}:{n}" for n in range(8)]
+
+    async def test_two_residents_made_at_once_are_one(self, storage: Storage) -> None:
+        """The same Telegram user arriving twice at once is made into one resident."""
+        first, second = await asyncio.gather(storage.resident(111, 111), storage.resident(111, 111))
+        assert first == second
+
+    async def test_an_invite_redeemed_twice_at_once_joins_one(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Of two redemptions of one code at the same moment, exactly one joins."""
+        await storage.create_invite("CODE", 900, clock.now + timedelta(days=1))
+        joined = await asyncio.gather(
+            storage.redeem_invite("CODE", 820, 820, "Priya"),
+            storage.redeem_invite("CODE", 821, 821, "Tom"),
+        )
+        assert sum(member is not None for member in joined) == 1
+        assert len(await storage.staff_members()) == 1
+
+    async def test_a_later_processed_update_from_the_same_sender_means_moved_on(
+        self, storage: Storage
+    ) -> None:
+        """The sender of an update is read from its raw JSON, whatever kind of update it is."""
+        await storage.record_update(1, '{"update_id": 1, "message": {"from": {"id": 111}}}')
+        await storage.record_update(2, '{"update_id": 2, "callback_query": {"from": {"id": 222}}}')
+        await storage.record_update(3, '{"update_id": 3, "edited_message": {"from": {"id": 111}}}')
+        await storage.mark_processed(2)
+        assert await storage.moved_on_since(1) is False
+        await storage.mark_processed(3)
+        assert await storage.moved_on_since(1) is True
+        assert await storage.moved_on_since(2) is False
+
+    async def test_personal_data_holds_the_raw_messages_and_is_plain_json(
+        self, storage: Storage
+    ) -> None:
+        """/mydata gathers a resident's sessions, answers and raw messages, ready for JSON."""
+        resident = await storage.resident(111, 111)
+        await storage.record_update(4, '{"update_id": 4, "message": {"from": {"id": 111}}}')
+        await storage.record_update(5, '{"update_id": 5, "message": {"from": {"id": 222}}}')
+        await storage.save_turn(
+            _turn(resident.id, None, answer=NewAnswer("a", "Q", "The bins"), update_id=4)
+        )
+        data = await storage.personal_data(resident)
+        assert data["messages_as_telegram_sent_them"] == [
+            {"update_id": 4, "message": {"from": {"id": 111}}}
+        ]
+        assert [answer["answer"] for answer in data["answers"]] == ["The bins"]
+        assert [session["step_id"] for session in data["conversations"]] == ["matters"]
+        assert json.loads(json.dumps(data))["you"]["pseudonym_staff_see"] == resident.pseudonym
+
+    async def test_forgetting_keeps_that_an_alert_was_raised_but_not_about_whom(
+        self, storage: Storage
+    ) -> None:
+        """/forgetme rewrites the audit line of an alert about the resident, and drops the alert."""
+        resident = await storage.resident(111, 111)
+        await storage.raise_alert(
+            Alert(
+                (_message(f"safeguarding:{resident.id}:1", 900),),
+                {"resident": resident.pseudonym, "signs": "harm"},
+            )
+        )
+        await storage.forget(resident)
+        (entry,) = await storage.audit_log()
+        assert entry.detail == {
+            "resident": "a resident whose data was deleted at their request",
+            "signs": "harm",
+        }
+        assert await storage.claim_due() == []
+
+    async def test_period_figures_count_tones_themes_scales_and_risk(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """A period's figures count residents, tones, themes by tone, scale averages, held back."""
+        start = clock.now
+        for user, tone, themes in (
+            (1, "negative", ("waste",)),
+            (2, "positive", ("waste", "parks")),
+        ):
+            resident = await storage.resident(user, user)
+            session = await storage.save_turn(
+                _turn(
+                    resident.id,
+                    None,
+                    answer=NewAnswer(
+                        "a",
+                        "Q",
+                        "words",
+                        kind="text",
+                        analysed=Analysed(themes, 0.1, tone, ()),
+                        safeguarding=("harm",) if user == 2 else (),
+                    ),
+                )
+            )
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    session.id,
+                    answer=NewAnswer(
+                        "s", "How happy?", str(user + 2), number=user + 2, kind="scale"
+                    ),
+                )
+            )
+        clock.now += timedelta(hours=1)
+        figures = await storage.period_figures(start, clock.now)
+        assert (figures.residents, figures.answers, figures.held_back) == (2, 4, 1)
+        assert figures.tones == {"negative": 1, "positive": 1}
+        assert figures.theme_tones == {
+            "waste": {"negative": 1, "positive": 1},
+            "parks": {"positive": 1},
+        }
+        assert figures.scales == (("How happy?", 3.5, 2),)
+        assert await storage.period_figures(clock.now, clock.now + timedelta(days=1)) == (
+            PeriodFigures(0, 0, {}, {}, (), {}, 0)
+        )
+
+    async def test_a_reaction_replaces_the_residents_earlier_one(self, storage: Storage) -> None:
+        """A second reaction to the same step replaces the first; a reply is kept beside it."""
+        resident = await storage.resident(111, 111)
+        thread = {"flow_id": "you-said-we-did", "step_id": "action-1"}
+        session = await storage.save_turn(
+            _turn(
+                resident.id,
+                None,
+                **thread,
+                answer=NewAnswer("action-1", "Q", "helps", kind="reaction"),
+            )
+        )
+        for text, kind in (("not enough", "reaction"), ("Thanks", "text")):
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    session.id,
+                    **thread,
+                    answer=NewAnswer("action-1", "Q", text, kind=kind),
+                )
+            )
+        assert [row.answer for row in await storage.export_rows()] == ["not enough", "Thanks"]
+
+    async def test_telling_residents_of_an_action_is_once_per_status(
+        self, storage: Storage
+    ) -> None:
+        """An action saved again at one status tells nobody twice; a new status tells again."""
+        resident = await storage.resident(111, 111)
+        listener = Listener(resident.id, 111, "The bins")
+
+        def message(action: Action, x: Listener) -> OutgoingMessage:
+            return _message(f"action:{action.id}:{action.status}:{x.resident_id}", x.chat_id)
+
+        first = await storage.save_action(
+            None,
+            theme="waste",
+            status="planned",
+            text="More rounds",
+            reason=None,
+            by=900,
+            listeners=[listener],
+            message=message,
+        )
+        for status in ("planned", "done"):
+            await storage.save_action(
+                first.id,
+                theme="waste",
+                status=status,
+                text="More rounds",
+                reason=None,
+                by=900,
+                listeners=[listener],
+                message=message,
+            )
+        history = await storage.action_history(first.id)
+        assert [(change.status, change.told) for change in history] == [
+            ("planned", 1),
+            ("planned", 0),
+            ("done", 1),
+        ]
+        keys = [m.key for m in await storage.claim_due()]
+        assert keys == [f"action:{first.id}:planned:{resident.id}"]
