@@ -119,6 +119,17 @@ class PostgresServer:
             stderr=subprocess.PIPE,
         )
 
+    def query(self, database: str, statement: str) -> list[str]:
+        """The rows of a query, one line each, fields separated by `|`."""
+        done = subprocess.run(
+            [str(self.bin / "psql"), "-X", "-q", "-At", self.url(database), "-c", statement],
+            check=True,
+            timeout=30,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.splitlines()
+
     def new_database(self, *, migrated: bool = True) -> str:
         """A fresh database: a copy of the migrated template, or empty; its URL."""
         self._made += 1

@@ -4,7 +4,9 @@ PostgreSQL and back, every row and id kept, and a target holding data is refused
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from bot.cli import main
 from storage import open_storage
 from storage.tables import TABLES
 from tests.installation import every_row, fill
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import TEMPLATE, PostgresServer
 
 
 async def _filled(database: str) -> None:
@@ -131,3 +133,28 @@ def test_backup_and_restore_on_postgresql_point_to_pg_dump(
     assert not target.exists()
     assert _whatmatters(monkeypatch, postgres_url, "restore", str(target)) == 1
     assert "pg_restore" in capsys.readouterr().err
+
+
+def test_every_table_and_column_of_both_schemas_is_one_the_copy_moves(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """storage/tables.py names exactly the tables and columns both schemas have (a migration that
+    adds one must add it there, or the copy would leave it behind)."""
+    listed = {f"{table.name}.{column}" for table in TABLES for column in table.names}
+    sqlite_file = tmp_path / "schema.db"
+    asyncio.run(_rows(str(sqlite_file)))  # opening applies the migrations
+    with contextlib.closing(sqlite3.connect(sqlite_file)) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        in_sqlite = {
+            f"{name}.{row[1]}" for name in names for row in db.execute(f"PRAGMA table_info({name})")
+        }
+    in_postgres = set(
+        postgres_server.query(
+            TEMPLATE,
+            "SELECT table_name || '.' || column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND is_generated = 'NEVER'"
+            " AND table_name != 'schema_migrations'",
+        )
+    )
+    assert in_sqlite == listed
+    assert in_postgres == listed
