@@ -14,6 +14,7 @@ COPY conversations ./conversations
 COPY storage ./storage
 COPY insights ./insights
 COPY services ./services
+COPY web ./web
 RUN pip install . \
     && useradd --system --create-home --uid 10001 whatmatters \
     && mkdir -p /data \

@@ -2,9 +2,10 @@
 
     python bench/analysis.py [--data PATH] [--answers N] [--digest-answers N] [--residents N]
 
-Uses the labelled feedback file when it is there (only its text, never printed), otherwise
-made-up answers generated here. Each answer is analysed once, as at ingest; the first pass warms
-the caches a running bot would have warm too, and is not timed. Target: 10,000 answers a second.
+Also reads the comments of the labelled feedback file (only its text, never printed): the full set
+beside the repository when it is there, else the made-up sample in tests/data. Each answer is
+analysed once, as at ingest; the first pass warms the caches a running bot would have warm too,
+and is not timed. Target: 10,000 answers a second.
 
 Then a database is filled with 100,000 analysed answers from 10,000 residents in one week (through
 the storage interface, as the bot stores them) and the digest of that week is built from it, as
@@ -32,7 +33,11 @@ from services.digest import Digests, answers_csv, chart_png, render_sections  # 
 from storage import NewAnswer, Storage, Turn, open_storage  # noqa: E402
 from storage.models import Analysed  # noqa: E402
 
-DEFAULT_DATA: Final = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
+# The full labelled set beside the repository when it is there (see tests/data/README.md for where
+# it comes from), else the made-up sample shipped in tests/data.
+FULL_DATA: Final = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
+SAMPLE_DATA: Final = REPO / "tests" / "data" / "nhs_fft_sample.csv"
+DEFAULT_DATA: Final = FULL_DATA if FULL_DATA.is_file() else SAMPLE_DATA
 TARGET_PER_SECOND: Final = 10_000
 TARGET_DIGEST_SECONDS: Final = 1.0
 
@@ -150,7 +155,7 @@ async def digest_seconds(answers: int, residents: int) -> dict[str, float]:
             render_sections(digest, zone)
             rendered = time.perf_counter() - started
             started = time.perf_counter()
-            chart_png(digest)
+            chart_png(digest, zone)
             charted = time.perf_counter() - started
             started = time.perf_counter()
             answers_csv(await storage.answers_between(digest.start, digest.end), zone, redact)

@@ -194,7 +194,7 @@ async def run(
         outcome.stuck = [str(people[lives.index(task)].resident.user_id) for task in pending]
         for task in done:
             if task.exception() is not None:
-                outcome.stuck.append(str(task.exception()).split(";")[0])
+                outcome.stuck.append(str(task.exception())[:600])
     finally:
         for task in lives:
             task.cancel()
@@ -253,7 +253,7 @@ async def _main(args: argparse.Namespace) -> int:
         + (f", {args.bursts} failed sends (500/502) at each restart" if args.bursts else "")
     )
     print(outcome.report())
-    for name in ("lost", "duplicated", "unexpected", "misplaced"):
+    for name in ("lost", "duplicated", "unexpected", "misplaced", "stuck"):
         for text in getattr(outcome, name)[:10]:
             print(f"  {name}: {text}")
     bad = (

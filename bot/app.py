@@ -39,14 +39,18 @@ from telegram.ext import (
 
 from bot import wording
 from bot.admin import FlowDesk
+from bot.dashboard import DashboardDesk
 from bot.flood import FloodGauge, Pace
 from bot.inbox import RecordingBot, raw_update, replay_unfinished
 from bot.keyboard import keyboard
 from bot.loop import WALK, LoopDesk
 from bot.outbox import Outbox
+from bot.profile import set_profile
 from bot.reminders import nudge_and_expire
 from bot.settings import Settings
-from bot.staff import StaffDesk
+from bot.staff import CORRECT, StaffDesk
+from bot.threads import ThreadDesk
+from bot.webhook import WebhookServer
 from conversations.engine import (
     Input,
     Message,
@@ -60,6 +64,7 @@ from services import Services
 from services.actions import BUTTON, parse_reaction
 from services.conversation import Conversations, replies_from_json
 from services.digest import Digests, last_scheduled
+from services.threads import WRITE_BUTTON
 from storage import Resident, Storage, UpdateStatus
 from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
@@ -159,6 +164,8 @@ class ResidentChat:
         self.flood = FloodGauge()
         # Staff part-way through writing an action ("you said, we did") type its words here.
         self.staff_words: LoopDesk | None = None
+        # A safeguarding contact writing to a resident types their words here too.
+        self.contact_words: ThreadDesk | None = None
 
     # Start-up and shut-down -----------------------------------------------------------------
 
@@ -360,6 +367,10 @@ class ResidentChat:
         user = update.effective_user
         if self.staff_words is not None and user and await self.staff_words.takes_text(user.id):
             await self.staff_words.text(update, context)
+            return
+        if self.contact_words is not None and await self.contact_words.contact_text(
+            update, context
+        ):
             return
         await self._turn(update, context, Text(update.message.text))
 
@@ -564,7 +575,8 @@ def build_application(
     bot = RecordingBot(
         settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
     )
-    outbox = Outbox(storage, bot)
+    # Sending stops between messages once the bot is stopping (`app` is bound below).
+    outbox = Outbox(storage, bot, keep_going=lambda: app.running)
     previews = services.previews
     chat = ResidentChat(settings, services, outbox)
     digests = services.digests
@@ -574,6 +586,7 @@ def build_application(
         await storage.release_all_claims()  # whoever held them before this start is gone
         await replay_unfinished(app, storage)
         await desk.set_menus(app.bot)
+        await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
         schedule_jobs(app, settings, digests, outbox, chat.conversations)
 
     app = (
@@ -583,10 +596,14 @@ def build_application(
         .post_init(post_init)
         .build()
     )
-    desk = StaffDesk(settings, storage, digests, outbox, redact)
+    themes = [theme.name for theme in services.catalogue.themes]
+    desk = StaffDesk(settings, storage, digests, outbox, redact, themes)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
     loop = LoopDesk(settings, storage, services.actions, outbox)
+    board = DashboardDesk(settings, storage)
     chat.staff_words = loop
+    contacts = ThreadDesk(services.threads, storage, outbox)
+    chat.contact_words = contacts
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
 
@@ -609,17 +626,23 @@ def build_application(
     app.add_handler(CommandHandler("join", desk.join, filters=new_message))
     app.add_handler(CommandHandler("digest", desk.digest, filters=new_message))
     app.add_handler(CommandHandler("theme", desk.theme, filters=new_message))
+    app.add_handler(CommandHandler("dashboard", board.dashboard, filters=new_message))
     # You said, we did: staff write actions; anyone sees them; residents react.
     app.add_handler(CommandHandler("yousaid", loop.yousaid, filters=new_message))
     app.add_handler(CommandHandler("actions", loop.list_actions, filters=new_message))
     app.add_handler(CommandHandler("cancel", loop.cancel, filters=new_message))
     app.add_handler(CommandHandler("changes", loop.changes, filters=new_message))
+    # Safeguarding contacts write back to a resident; either side ends it with /done.
+    app.add_handler(CommandHandler("respond", contacts.respond, filters=new_message))
+    app.add_handler(CommandHandler("done", contacts.done, filters=new_message))
+    app.add_handler(CallbackQueryHandler(contacts.write_pressed, pattern=rf"^{WRITE_BUTTON}\|\d+$"))
     app.add_handler(CallbackQueryHandler(loop.pressed, pattern=rf"^{WALK}\|"))
     app.add_handler(CallbackQueryHandler(chat.reaction, pattern=rf"^{BUTTON}\|\d+\|(helps|more)$"))
     app.add_handler(CommandHandler("invite", desk.invite, filters=new_message))
     app.add_handler(CommandHandler("staff", desk.staff, filters=new_message))
     app.add_handler(CallbackQueryHandler(desk.remove, pattern=r"^staff:rm:\d+$"))
     app.add_handler(CallbackQueryHandler(desk.safeguarding, pattern=r"^staff:sg:\d+$"))
+    app.add_handler(CallbackQueryHandler(desk.correct, pattern=rf"^{CORRECT}\|"))
     app.add_handler(CommandHandler("flows", flows.flows, filters=new_message))
     app.add_handler(CommandHandler("flow", flows.flow, filters=new_message))
     app.add_handler(CommandHandler("publish", flows.publish, filters=new_message))
@@ -719,8 +742,13 @@ async def _when_telegram_answers(step: Callable[[], Awaitable[Any]], stop: async
     return False
 
 
-async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
-    """Poll for updates until `stop` is set, with the same steps and hooks as `run_polling`.
+async def serve(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    webhook: WebhookServer | None = None,
+) -> None:
+    """Poll for updates (or, given a webhook, receive them) until `stop` is set, with the same
+    steps and hooks as `run_polling`.
 
     An outage of Telegram at start-up is waited out, not a crash.
     """
@@ -735,16 +763,30 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Ev
     try:
         if app.post_init:
             await app.post_init(app)
-        updater = app.updater
-        assert updater is not None
-        polling = await _when_telegram_answers(
-            lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES), stop
-        )
-        if not polling:
-            return
+        if webhook is None:
+            updater = app.updater
+            assert updater is not None
+            polling = await _when_telegram_answers(
+                lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES), stop
+            )
+            if not polling:
+                return
+        else:
+            hook = webhook.webhook
+            await webhook.start()  # listening before Telegram is told where to post
+            registered = await _when_telegram_answers(
+                lambda: app.bot.set_webhook(
+                    hook.url, secret_token=hook.secret, allowed_updates=Update.ALL_TYPES
+                ),
+                stop,
+            )
+            if not registered:
+                return
         await app.start()
         await stop.wait()
     finally:
+        if webhook is not None:
+            await webhook.stop()  # no new updates from here on; those stored are replayed
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import fcntl
 import json
 import logging
 import os
+import re
 import signal
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot import cli_actions, cli_db
-from bot.settings import Settings
+from bot import cli_actions, cli_db, cli_web
+from bot.settings import Settings, explain, misspelt
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
+from insights import SafeguardingList, Signal
 from insights.yamlfile import InsightsFileError
-from storage import ExportRow, Storage, StorageError, open_storage
+from storage import ExportRow, Flows, Storage, StorageError, open_storage
 
 EXPORT_COLUMNS = (
     "resident",
@@ -51,9 +55,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="whatmatters",
         description="A Telegram bot that helps public services hear what matters to residents.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required: plain `whatmatters` prints this help rather than an error.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
+    run.add_argument(
+        "--webhook-url", help="receive updates at this public HTTPS URL (WHATMATTERS_WEBHOOK_URL)"
+    )
+    run.add_argument(
+        "--listen", metavar="HOST:PORT", help="where the webhook listens (WHATMATTERS_LISTEN)"
+    )
+    run.add_argument(
+        "--secret-token",
+        help="the secret Telegram sends with each update (WHATMATTERS_WEBHOOK_SECRET)",
+    )
 
     try_ = commands.add_parser("try", help="chat with a flow in the terminal, as a resident would")
     try_.add_argument("flow_id", nargs="?", help="the flow to try (default: the /start flow)")
@@ -71,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     export_flow = flow_commands.add_parser("export", help="print a flow's YAML, to edit it")
     export_flow.add_argument("flow_id", metavar="ID")
     export_flow.add_argument("--draft", action="store_true", help="the draft, not the live one")
+    export_flow.add_argument(
+        "--version",
+        type=int,
+        metavar="N",
+        help="an earlier (or rolled back) version, not the live one",
+    )
     export_flow.add_argument("--output", "-o", type=Path, help="write to FILE")
     import_flow = flow_commands.add_parser(
         "import", help="check a flow file and keep it as a draft"
@@ -84,7 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 
     digest = commands.add_parser("digest", help="the staff digest of the last 7 days")
     digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
-    digest_commands.add_parser("preview", help="print it")
+    preview = digest_commands.add_parser("preview", help="print it")
+    preview.add_argument(
+        "--chart", type=Path, metavar="FILE.png", help="also write the bar chart staff get"
+    )
+    preview.add_argument(
+        "--csv", type=Path, metavar="FILE.csv", help="also write the CSV of answers staff get"
+    )
     digest_commands.add_parser("send", help="send it to every member of staff now")
 
     analyse = commands.add_parser(
@@ -97,6 +124,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyse.add_argument(
         "--output", "-o", type=Path, help="where to write (default: FILE-analysed.csv)"
+    )
+    analyse.add_argument(
+        "--themes",
+        metavar="NAME|PATH",
+        help="council, health or a catalogue file (default: WHATMATTERS_THEMES, else council)",
+    )
+    analyse.add_argument(
+        "--as-written",
+        action="store_true",
+        help="keep the words exactly as written; by default phone numbers, emails, postcodes, "
+        "street addresses and card numbers are replaced, as in everything staff see",
     )
 
     guard = commands.add_parser(
@@ -119,8 +157,13 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_actions.add_parser(commands)
     cli_db.add_parser(commands)
+    cli_web.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
-    export.add_argument("--since", type=date.fromisoformat, help="only answers from DATE on")
+    export.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only answers from DATE on: YYYY-MM-DD, today, yesterday, or 7d (7 days ago)",
+    )
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--output", "-o", type=Path, help="write to FILE instead of the screen")
     export.add_argument(
@@ -134,7 +177,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     # Opt in to python-telegram-bot's timedelta periods (22.x warns about the int ones).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     # The running bot reports what it does; the other commands speak only of problems.
@@ -144,13 +191,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request with the URL, and the URL holds the bot's token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    for warning in misspelt(os.environ, Path(".env")):
+        print(f"whatmatters: warning: {warning}", file=sys.stderr)
     try:
         settings = Settings()
     except ValidationError as error:
-        for problem in error.errors():
-            name = "WHATMATTERS_" + "_".join(str(part) for part in problem["loc"]).upper()
-            print(f"whatmatters: {name}: {problem['msg']}", file=sys.stderr)
+        for line in explain(error):
+            print(f"whatmatters: {line}", file=sys.stderr)
         return 2
+    sends = args.command == "run" or (args.command == "digest" and args.digest_command == "send")
+    if sends and settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    problem = _database_problem(args, settings.sqlite_file)
+    if problem is not None:
+        print(f"whatmatters: {problem}", file=sys.stderr)
+        return 1
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "run": _run,
         "try": _try,
@@ -163,8 +219,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         "restore": _restore,
         "actions": cli_actions.run,
         "db": cli_db.run,
+        "web": cli_web.run,
     }
-    return handlers[args.command](args, settings)
+    try:
+        status = handlers[args.command](args, settings)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+    except BrokenPipeError:
+        # `whatmatters export | head -1`: the reader has had enough, which is not an error.
+        # Python's advice: point stdout at devnull so the flush at exit does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return status
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Whether the command only reads the database (and so must never create it)."""
+    return args.command in ("export", "backup") or (
+        args.command == "digest" and args.digest_command == "preview"
+    )
+
+
+def _uses_database(args: argparse.Namespace) -> bool:
+    if args.command in ("analyse", "safeguarding"):
+        return False
+    if args.command == "try":
+        return bool(args.keep)
+    if args.command == "db" and args.db_command == "copy":
+        return False  # it names its own databases
+    return not (args.command == "flows" and args.flows_command in ("validate", "schema"))
+
+
+def _database_problem(args: argparse.Namespace, database: Path | None) -> str | None:
+    """What stops the command from opening the database, in one line (None: nothing).
+
+    Checked before storage opens it, so that a wrong WHATMATTERS_DATABASE is a sentence rather
+    than a traceback, and a command that only reads never leaves an empty database or folder.
+    A PostgreSQL database (None here) answers for itself when storage connects.
+    """
+    if database is None or not _uses_database(args):
+        return None
+    where = f"the database {database} (WHATMATTERS_DATABASE)"
+    if _reads_only(args):
+        if not database.is_file():
+            return (
+                f"there is no database at {database} (WHATMATTERS_DATABASE); the bot makes it "
+                "when it first runs. Check the path, or the folder you run this from"
+            )
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+            ) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as error:
+            return f"cannot read {where}: {error}"
+        return None
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return f"cannot open {where}: {reason}. Choose a file in a folder this user can write to"
+    if not os.access(database, os.W_OK):
+        return f"cannot write to {where}: it is read-only for this user"
+    return None
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,7 +290,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.app import UnreadableBotApi, build_application, serve
+    from bot.webhook import Webhook, WebhookServer
     from services import build_services
+
+    changes = {
+        name: value
+        for name, value in (
+            ("webhook_url", args.webhook_url),
+            ("listen", args.listen),
+            ("webhook_secret", args.secret_token),
+        )
+        if value is not None
+    }
+    if changes:
+        try:
+            settings = Settings.model_validate({**settings.model_dump(), **changes})
+        except ValidationError as error:
+            for line in explain(error):
+                print(f"whatmatters: {line}", file=sys.stderr)
+            return 2
 
     try:  # the admin-edited files, read now so that a mistake is one clear line
         settings.theme_catalogue()
@@ -180,6 +316,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except InsightsFileError as error:
         print(f"whatmatters: {error}", file=sys.stderr)
         return 2
+    if settings.web_listen:
+        try:
+            cli_web.parse_listen(settings.web_listen)
+        except ValueError as error:
+            print(f"whatmatters: WHATMATTERS_WEB_LISTEN: {error}", file=sys.stderr)
+            return 2
     lock = _running_lock(settings)
     if lock is None:
         print("whatmatters: the bot is already running on this database", file=sys.stderr)
@@ -191,7 +333,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with build_services(settings) as services:
-            await serve(build_application(settings, services), stop)
+            app = build_application(settings, services)
+            hook = Webhook.from_settings(settings)
+            # The dashboard too, in the same process, when WHATMATTERS_WEB_LISTEN says where.
+            dashboard = cli_web.beside_the_bot(settings)
+            pages = asyncio.create_task(dashboard.serve()) if dashboard else None
+            try:
+                await serve(app, stop, WebhookServer(app, services.storage, hook) if hook else None)
+            finally:
+                if dashboard is not None and pages is not None:
+                    dashboard.should_exit = True
+                    await pages
 
     from telegram.error import InvalidToken
 
@@ -245,8 +397,8 @@ def _safeguarding(args: argparse.Namespace, settings: Settings) -> int:
     if args.guard_command == "test":
         for text in args.texts:
             found = signs.find(text)
-            named = "; ".join(f'{s.label} ("{s.phrase}")' for s in found) or "no sign"
-            print(f"{text!r}: {named}")
+            named = "; ".join(f'{s.label} ("{_matched(signs, s, text)}")' for s in found)
+            print(f"{text!r}: {named or 'no sign'}")
         return 0
     for category in signs.categories:
         print(
@@ -256,9 +408,38 @@ def _safeguarding(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{len(signs.exceptions)} exceptions, {len(signs.helplines)} helplines\n")
     print("In office hours, a resident is sent:\n")
     print(signs.signposting(out_of_hours=False))
-    print("\nOut of office hours:\n")
-    print(signs.signposting(out_of_hours=True, reopens="Monday at 09:00"))
+    closing, reopens = _after_the_week_closes(settings)
+    print(f"\nOut of office hours (WHATMATTERS_OFFICE_HOURS is {settings.office_hours!r}; "
+          f"here, after closing on {closing}):\n")  # fmt: skip
+    print(signs.signposting(out_of_hours=True, reopens=reopens))
     return 0
+
+
+def _after_the_week_closes(settings: Settings) -> tuple[str, str]:
+    """The last staffed day of the week, and when the office opens after it closes then."""
+    from services.safeguarding import reopening
+
+    hours = settings.staffed_hours
+    last = next((d for d in sorted(hours.weekdays) if (d + 1) % 7 not in hours.weekdays), 4)
+    monday = date(2024, 1, 1)  # any Monday: only the weekday and the times matter
+    closed = datetime.combine(monday + timedelta(days=last), hours.closes, settings.zone)
+    _, reopens = reopening(hours, closed)
+    return f"{closed:%A}", reopens
+
+
+def _matched(signs: SafeguardingList, signal: Signal, text: str) -> str:
+    """The words of `text` that carry this sign: the shortest run of them that still does.
+
+    The list's own phrase can be a long pattern of choices ("he|she hit|beat|… me"); what an
+    admin needs to see is which of their words it found.
+    """
+    words = text.split()
+    for length in range(1, len(words) + 1):
+        for start in range(len(words) - length + 1):
+            piece = " ".join(words[start : start + length])
+            if signal in signs.find(piece):
+                return piece
+    return text
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -303,7 +484,7 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(chat_in_terminal(settings, args.flow_id))
     with tempfile.TemporaryDirectory() as folder:
         throwaway = settings.model_copy(update={"database": str(Path(folder) / "try.db")})
-        return asyncio.run(chat_in_terminal(throwaway, args.flow_id))
+        return asyncio.run(chat_in_terminal(throwaway, args.flow_id, throwaway=True))
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
@@ -372,6 +553,14 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         if command == "export":
             source = await storage.draft(flow_id) if args.draft else live.source
+            if args.version is not None:
+                earlier = await storage.flow_version(flow_id, args.version)
+                source = earlier.source if earlier else None
+                if source is None:
+                    print(
+                        f"whatmatters: {flow_id!r} has no version {args.version}", file=sys.stderr
+                    )
+                    return 1
             if source is None:
                 print(f"whatmatters: {flow_id!r} has no draft", file=sys.stderr)
                 return 1
@@ -383,7 +572,16 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
         if command == "publish":
             done = await library.publish(flow_id, COMMAND_LINE)
             if done is None:
+                newest = await _newest_version(storage, flow_id, live.version)
                 print(f"whatmatters: {flow_id!r} has no draft to publish", file=sys.stderr)
+                if newest > live.version:
+                    # Publishing takes a draft; a rolled-back version is not one.
+                    print(
+                        f"Version {live.version} is live because version {newest} was rolled "
+                        f"back; publishing needs a draft. To make version {newest} live again:\n"
+                        + _bring_back(flow_id, newest),
+                        file=sys.stderr,
+                    )
                 return 1
             published, changes = done
             print(f"{flow_id}: version {published.version} is live.")
@@ -397,16 +595,36 @@ async def _manage_flows(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         restored, was = rolled
         print(f"{flow_id}: version {restored.version} is live again (was {was}).")
+        print(f"Version {was} is kept. To make it live again later:\n" + _bring_back(flow_id, was))
         return 0
 
 
-def _digest(args: argparse.Namespace, settings: Settings) -> int:
-    from services import build_services
-    from services.digest import render_text
+async def _newest_version(storage: Flows, flow_id: str, live: int) -> int:
+    """The highest version of a flow ever published (above the live one after a rollback)."""
+    newest = live
+    while await storage.flow_version(flow_id, newest + 1) is not None:
+        newest += 1
+    return newest
 
-    if args.digest_command == "send" and settings.bot_token is None:
-        print(NO_TOKEN, file=sys.stderr)
-        return 2
+
+def _bring_back(flow_id: str, version: int) -> str:
+    """The commands that make an earlier version live again: as a draft, then published."""
+    file = f"{flow_id}-v{version}.yaml"
+    return (
+        f"  whatmatters flows export {flow_id} --version {version} -o {file}\n"
+        f"  whatmatters flows import {file}\n"
+        f"  whatmatters flows publish {flow_id}"
+    )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from insights.redact import redact
+    from services import build_services
+    from services.digest import answers_csv, chart_png, render_text
 
     async def run() -> None:
         async with build_services(settings) as services:
@@ -414,6 +632,17 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
             if args.digest_command == "preview":
                 digest = await digests.build(storage.now())
                 print(render_text(digest, settings.zone))
+                if args.chart is not None:
+                    chart = chart_png(digest, settings.zone)
+                    if chart is None:
+                        print(f"No themes this week, so no chart; {args.chart} not written.")
+                    else:
+                        args.chart.write_bytes(chart)
+                        print(f"The chart staff get is in {args.chart}.")
+                if args.csv is not None:
+                    facts = await storage.answers_between(digest.start, digest.end)
+                    args.csv.write_bytes(answers_csv(facts, settings.zone, redact))
+                    print(f"The CSV staff get ({_count(len(facts), 'answer')}) is in {args.csv}.")
                 return
             queued = await digests.queue_now_for_all_staff(storage.now())
             sent = await _deliver(settings, storage)
@@ -439,20 +668,74 @@ async def _deliver(settings: Settings, storage: Storage) -> int:
 
 
 def _analyse(args: argparse.Namespace, settings: Settings) -> int:
+    from insights import catalogue_for
     from insights.csvfile import CsvFileError, analyse_csv
 
     output = args.output or args.file.with_name(f"{args.file.stem}-analysed.csv")
+    try:  # --themes overrides WHATMATTERS_THEMES; a broken catalogue is one line, not a traceback
+        catalogue = catalogue_for(args.themes) if args.themes else settings.theme_catalogue()
+    except InsightsFileError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 2
     try:
-        count = analyse_csv(args.file, output, args.text_column, args.question_column)
+        count = analyse_csv(
+            args.file, output, args.text_column, args.question_column, catalogue=catalogue
+        )
     except CsvFileError as error:
         print(f"whatmatters: {error}", file=sys.stderr)
         return 1
-    print(f"{count} rows analysed; written to {output}")
+    if not args.as_written:
+        _redact_column(output, args.text_column)
+    kept = "as written" if args.as_written else "with personal details replaced"
+    print(f"{count} rows analysed ({catalogue.name or 'your'} themes); written to {output}, {kept}")
     return 0
 
 
+def _redact_column(path: Path, column: str) -> None:
+    """Replace phone numbers, emails, postcodes, addresses and card numbers in one column.
+
+    Analysed as written (a redacted "[phone]" reads differently), then redacted as written out.
+    """
+    from insights import redact
+
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    at = rows[0].index(column)
+    for row in rows[1:]:
+        if at < len(row):
+            row[at] = redact(row[at])
+    with path.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(rows)
+
+
+def since_date(text: str, today: date) -> date | None:
+    """`--since` as people write it: 2026-11-01, today, yesterday, 7d; None if not understood."""
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    days = re.fullmatch(r"(\d{1,5})\s*d(?:ays?)?", word)
+    if days:
+        return today - timedelta(days=int(days[1]))
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        return None
+
+
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    since = datetime.combine(args.since, time(), settings.zone) if args.since else None
+    since = None
+    if args.since is not None:
+        day = since_date(args.since, datetime.now(settings.zone).date())
+        if day is None:
+            print(
+                f"whatmatters: --since {args.since!r} is not a date; write it as YYYY-MM-DD "
+                "(e.g. 2026-11-01), or today, yesterday, or 7d for 7 days ago",
+                file=sys.stderr,
+            )
+            return 2
+        since = datetime.combine(day, time(), settings.zone)
 
     from services import build_services
 
@@ -474,7 +757,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def write_export(rows: Sequence[ExportRow], out: TextIO, fmt: str, settings: Settings) -> None:
-    """Write answers as CSV or JSON lines, with the columns DESIGN.md promises."""
+    """Write answers as CSV or JSON lines, with the columns the README lists."""
     records = [
         {
             "resident": row.resident,

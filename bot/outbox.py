@@ -85,8 +85,12 @@ class Outbox:
         per_chat_interval: float = SECONDS_BETWEEN_MESSAGES_TO_ONE_CHAT,
         sleep: Sleep = asyncio.sleep,
         send_timeout: float = SEND_TIMEOUT,
+        keep_going: Callable[[], bool] = lambda: True,
     ) -> None:
         self.storage = storage
+        # False once the bot is stopping: the rest waits in the outbox for the next start, so
+        # that SIGTERM never waits for a long digest or broadcast to finish.
+        self._keep_going = keep_going
         self.bot = bot
         self._send_timeout = send_timeout
         self._interval = 1.0 / per_second
@@ -105,6 +109,9 @@ class Outbox:
                 if not batch:
                     break
                 for n, message in enumerate(batch):
+                    if not self._keep_going():
+                        await self.storage.release(m.id for m in batch[n:])
+                        return sent
                     outcome = await self._send_one(message)
                     if outcome == "sent":
                         sent += 1
@@ -134,7 +141,8 @@ class Outbox:
             wait = _retry_seconds(error)
             log.warning("Telegram asked to slow down for %.0f s", wait)
             await self.storage.postpone(message.id, self._later(wait), "429 flood control")
-            await self._sleep(wait)  # flood control holds for the whole bot, not one chat
+            if self._keep_going():  # (a bot that is stopping need not wait it out)
+                await self._sleep(wait)  # flood control holds for the whole bot, not one chat
             return "flood"
         except Forbidden as error:
             log.info("giving up on %s: the chat has blocked the bot", message.key)

@@ -1,23 +1,25 @@
-"""Settings from `WHATMATTERS_*` environment variables and a `.env` file (DESIGN.md's table)."""
+"""Settings from `WHATMATTERS_*` environment variables and a `.env` file (see `.env.example`)."""
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from insights import (
     SafeguardingList,
     ThemeCatalogue,
-    load_catalogue,
+    catalogue_for,
     load_safeguarding,
-    shipped_catalogue,
     shipped_safeguarding,
 )
 from storage import is_postgresql, sqlite_path
@@ -77,11 +79,23 @@ def parse_office_hours(text: str) -> OfficeHours:
     return OfficeHours(days, opens, closes)
 
 
+PREFIX = "WHATMATTERS_"
+
+# How to find the number Telegram knows a person by; @username is not it, and can change.
+FIND_USER_ID = (
+    "Telegram user ids are numbers such as 123456789, not @usernames: ask each person to send "
+    "a message to @userinfobot on Telegram, which replies with their id"
+)
+
+
 def _user_ids(value: object) -> object:
     """Accept `123,456` (as people write it in .env files) as well as a list."""
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(",")]
-        return [part for part in parts if part]
+        wrong = [part for part in parts if part and not part.lstrip("-").isdigit()]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} is not a user id. {FIND_USER_ID}")
+        return [int(part) for part in parts if part]
     if isinstance(value, int):
         return [value]
     return value
@@ -94,7 +108,12 @@ class Settings(BaseSettings):
     """Everything a deployment can set; see `.env.example` for each one in plain words."""
 
     model_config = SettingsConfigDict(
-        env_prefix="WHATMATTERS_", env_file=".env", extra="ignore", frozen=True
+        env_prefix=PREFIX,
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # `WHATMATTERS_BOT_TOKEN=` as copied from .env.example means "not set", like the rest.
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr | None = None
@@ -111,8 +130,37 @@ class Settings(BaseSettings):
     themes: str = "council"
     # The signs of risk looked for in answers, and the help offered: shipped, or an admin's file.
     safeguarding: str = "shipped"
+    # What people see before pressing Start; by default from the default flow, in its languages.
+    bot_description: str | None = Field(default=None, max_length=512)
+    bot_short_description: str | None = Field(default=None, max_length=120)
+    # Webhook mode (long polling when no URL is set): the public HTTPS address Telegram posts
+    # updates to, the address to listen on (HOST:PORT), and the secret Telegram sends with each.
+    webhook_url: str | None = None
+    listen: str = "0.0.0.0:8443"
+    webhook_secret: SecretStr | None = None
+    # The web dashboard: the address it listens on (HOST:PORT), and its public URL for the
+    # sign-in links the bot sends.
+    web_listen: str | None = None
+    web_url: str | None = None
 
     _split_ids = field_validator("admins", "safeguarding_contacts", mode="before")(_user_ids)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("should be 1 to 256 letters, digits, _ or - (Telegram's rule)")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} should be HOST:PORT, such as 0.0.0.0:8443")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -182,11 +230,7 @@ class Settings(BaseSettings):
 
     def theme_catalogue(self) -> ThemeCatalogue:
         """The themes answers are sorted into: a shipped pack, or an admin's own file."""
-        if self.themes == "council":
-            return shipped_catalogue("council")
-        if self.themes == "health":
-            return shipped_catalogue("health")
-        return load_catalogue(Path(self.themes))
+        return catalogue_for(self.themes)
 
     @field_validator("safeguarding")
     @classmethod
@@ -204,3 +248,75 @@ class Settings(BaseSettings):
     def is_admin(self, user_id: int) -> bool:
         """Whether this Telegram user is one of the configured admins."""
         return user_id in self.admins
+
+
+def setting_name(field: str) -> str:
+    """The environment variable of a settings field: `admins` is WHATMATTERS_ADMINS."""
+    return f"{PREFIX}{field.upper()}"
+
+
+# Pydantic's error types, said the way a person setting up the bot would say them.
+_PLAIN_WORDS = {
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "greater_than_equal": "should be at least {ge}",
+    "bool_parsing": "should be true or false",
+    "path_type": "should be the path of a file",
+    "string_type": "should be text",
+    "string_too_long": "is {actual} characters long; Telegram takes at most {max_length}",
+}
+
+
+def explain(error: ValidationError) -> list[str]:
+    """Each mistake in the settings as one line in the user's terms, naming the variable."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        name = setting_name(field) if field else "a setting"
+        given = problem.get("input")
+        if problem["type"] == "value_error":
+            # Our own validators' words, without pydantic's "Value error, " in front.
+            said = str(problem["ctx"]["error"]) if "ctx" in problem else problem["msg"]
+        elif problem["type"] == "string_too_long":
+            said = _PLAIN_WORDS["string_too_long"].format(
+                actual=len(str(given)), **problem.get("ctx", {})
+            )
+        elif problem["type"] in _PLAIN_WORDS:
+            said = _PLAIN_WORDS[problem["type"]].format(**problem.get("ctx", {}))
+            said = f"is {given!r}, but {said}" if isinstance(given, str) else said
+        else:
+            said = problem["msg"]
+        lines.append(f"{name}: {said}")
+    return lines
+
+
+# WHATMATTERS_ names that are no setting yet no mistake: switches of the test suite (CI exports
+# WHATMATTERS_REQUIRE_POSTGRES for every command it runs).
+NOT_SETTINGS = frozenset({"WHATMATTERS_REQUIRE_POSTGRES", "WHATMATTERS_SCREENSHOTS"})
+
+
+def misspelt(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
+    """A warning for each WHATMATTERS_ name, in the environment or the .env file, that is no
+    setting (a typing mistake would otherwise be silently ignored), naming the closest one."""
+    known = [setting_name(field) for field in Settings.model_fields]
+    found: dict[str, str] = dict.fromkeys(environ, "the environment")
+    if env_file is not None and env_file.is_file():
+        for name in _names_in(env_file):
+            found.setdefault(name, str(env_file))
+    warnings = []
+    for name, where in found.items():
+        if not name.upper().startswith(PREFIX) or name.upper() in (*known, *NOT_SETTINGS):
+            continue
+        # Compared without the prefix, which every name shares and would make all look alike.
+        fields = [known_name.removeprefix(PREFIX) for known_name in known]
+        close = difflib.get_close_matches(name.upper().removeprefix(PREFIX), fields, n=1)
+        hint = f"did you mean {PREFIX}{close[0]}?" if close else "see .env.example for them all"
+        warnings.append(f"{name} (in {where}) is not a whatmatters setting; {hint}")
+    return warnings
+
+
+def _names_in(env_file: Path) -> Iterable[str]:
+    try:
+        return list(dotenv_values(env_file))
+    except (OSError, UnicodeDecodeError):
+        return []

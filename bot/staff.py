@@ -5,11 +5,13 @@ Every handler checks the sender's role itself; nothing relies on a command being
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,14 +24,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.outbox import Outbox
 from bot.settings import Settings
 from services.digest import Digests, split_messages
 from storage import Inbox, Storage
-from storage.models import StaffMember
+from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage, StaffMember
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,18 @@ INVITE_DAYS = 7
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 THEME_LOOKBACK = timedelta(days=28)
 MORE_QUOTES = 10
+# Callback data of "Wrong theme?" under `/theme` quotes (answers by internal id, themes by their
+# place in the catalogue): `_tc|ask|<answer>|<from>|<quote n>`, then `_tc|to|<answer>|<from>|<to>`
+# (`-`: onto none), or `_tc|cancel`.
+CORRECT = "_tc"
+NO_THEME = "-"
 
 STAFF_COMMANDS = [
     BotCommand("digest", "The digest of the last 7 days"),
     BotCommand("theme", "More quotes on one theme: /theme NAME"),
     BotCommand("yousaid", "Tell residents what the service does about a theme"),
     BotCommand("actions", "What the service is doing, and what residents say back"),
+    BotCommand("dashboard", "A link that signs you in to the web dashboard"),
     BotCommand("help", "What I can do"),
 ]
 ADMIN_COMMANDS = [
@@ -87,12 +95,19 @@ class StaffDesk:
         digests: Digests,
         outbox: Outbox,
         redact: Callable[[str], str],
+        themes: Sequence[str] | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.digests = digests
         self.outbox = outbox
         self.redact = redact
+        # The catalogue's themes, in its order: what staff may move an answer onto.
+        self.themes = (
+            list(themes)
+            if themes is not None
+            else [theme.name for theme in settings.theme_catalogue().themes]
+        )
 
     # Menus ----------------------------------------------------------------------------------
 
@@ -302,14 +317,113 @@ class StaffDesk:
             and fact.number is None
             and not fact.held_back  # a sign of risk: counted, never quoted
         ][:MORE_QUOTES]
+        # A theme outside today's catalogue (an answer of an older one) has nowhere to move from.
+        correctable = name in self.themes
         lines = [
-            f"“<i>{html.escape(self.redact(fact.answer.strip()))}</i>” — "
+            (f"{n}. " if correctable else "")
+            + f"“<i>{html.escape(self.redact(fact.answer.strip()))}</i>” — "
             f"{html.escape(fact.resident)}, {fact.answered_at:%d %b}"
-            for fact in quotes
+            for n, fact in enumerate(quotes, 1)
         ]
         header = f"<b>{html.escape(name)}</b>: {counts[name]} answers in the last four weeks"
+        if correctable and quotes:
+            header += "\nIf a quote is not about this theme, press its “Wrong theme?” button."
+        shown = 0
         for text in split_messages([header, *lines]):
-            await self._reply(update, text)
+            # Each message carries the buttons of the quotes in it, numbered as they are.
+            in_it = [
+                (n, fact)
+                for n, fact in enumerate(quotes, 1)
+                if n > shown and f"{n}. “" in text and fact.answer_id is not None
+            ]
+            shown = max([shown, *(n for n, _ in in_it)])
+            markup = (
+                InlineKeyboardMarkup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                f"Wrong theme? {n}",
+                                callback_data=f"{CORRECT}|ask|{fact.answer_id}"
+                                f"|{self.themes.index(name)}|{n}",
+                            )
+                            for n, fact in in_it[row : row + 2]
+                        ]
+                        for row in range(0, len(in_it), 2)
+                    ]
+                )
+                if correctable and in_it
+                else None
+            )
+            await self._reply(update, text, markup)
+
+    async def correct(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Walk staff through moving a quoted answer to another theme of the catalogue, or to
+        none; the sender's role is checked at every press."""
+        query = update.callback_query
+        assert query is not None
+        member = await self._staff_or_admin(update)
+        if member is None:
+            await query.answer(NOT_STAFF, show_alert=True)
+            await self.storage.mark_processed(update.update_id)
+            return
+        await query.answer()
+        parts = (query.data or "").split("|")
+        if parts[1:2] == ["cancel"]:
+            await self._reply(update, "Cancelled: the answer keeps its themes.")
+            return
+        try:
+            step, answer_id, from_index, last = parts[1], int(parts[2]), int(parts[3]), parts[4]
+            from_theme = self.themes[from_index]
+            to_theme = None if last == NO_THEME or step == "ask" else self.themes[int(last)]
+        except (IndexError, ValueError):
+            await self._reply(update, "That button is out of date. Send /theme NAME again.")
+            return
+        if step == "ask":
+            await self._reply(
+                update,
+                f"Quote {html.escape(last)} is under <b>{html.escape(from_theme)}</b>. "
+                "Which theme is it about?",
+                self._theme_buttons(answer_id, from_index),
+            )
+            return
+        done = await self.storage.correct_theme(
+            answer_id, from_theme, to_theme, member.telegram_user_id, member.name
+        )
+        if done is None:
+            await self._reply(
+                update,
+                f"That answer is no longer under {html.escape(from_theme)}: "
+                "it was corrected already, or has been deleted.",
+            )
+            return
+        moved = f"to <b>{html.escape(to_theme)}</b>" if to_theme else "off it (no theme of ours)"
+        await self._reply(
+            update,
+            f"Moved from <b>{html.escape(from_theme)}</b> {moved}. The digest, /theme and "
+            "exports count it there from now on; thank you, this shows where our themes need "
+            "work.",
+        )
+
+    def _theme_buttons(self, answer_id: int, from_index: int) -> InlineKeyboardMarkup:
+        """The catalogue's other themes, two to a row, then "None of these" and "Cancel"."""
+        choices = [
+            InlineKeyboardButton(
+                theme, callback_data=f"{CORRECT}|to|{answer_id}|{from_index}|{index}"
+            )
+            for index, theme in enumerate(self.themes)
+            if index != from_index
+        ]
+        rows = [choices[row : row + 2] for row in range(0, len(choices), 2)]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "None of these",
+                    callback_data=f"{CORRECT}|to|{answer_id}|{from_index}|{NO_THEME}",
+                ),
+                InlineKeyboardButton("Cancel", callback_data=f"{CORRECT}|cancel"),
+            ]
+        )
+        return InlineKeyboardMarkup(rows)
 
     # Helpers --------------------------------------------------------------------------------
 
@@ -341,13 +455,37 @@ class StaffDesk:
 async def reply_html(
     storage: Inbox, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Answer a staff or admin command (Telegram HTML), noting the update handled and answered."""
+    """Answer a staff or admin command (Telegram HTML), noting the update handled and answered.
+
+    If Telegram fails meanwhile (an outage, a timeout, a 429), the answer goes to the outbox,
+    which sends it once Telegram takes it: staff are not left with an apology instead.
+    """
     message = update.effective_message
     assert message is not None
     await storage.mark_processed(update.update_id)
-    await message.get_bot().send_message(
-        message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    try:
+        await message.get_bot().send_message(
+            message.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except (BadRequest, Forbidden):
+        raise
+    except TelegramError as error:
+        log.warning("Telegram failed while answering staff (%s); the outbox will send it", error)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        await storage.enqueue_reply(
+            update.update_id,
+            [
+                OutgoingMessage(
+                    f"{REPLY_KEY}{update.update_id}:staff:{digest}",
+                    message.chat_id,
+                    "sendMessage",
+                    text,
+                    markup=json.dumps(markup.to_dict()) if markup else None,
+                    priority=ASKED_FOR,
+                )
+            ],
+        )
+        return
     await storage.mark_replied(update.update_id)
 
 

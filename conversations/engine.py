@@ -313,8 +313,11 @@ def _text_turn(
     if not words:
         empty = _with_skip_hint(voice.words.empty_text, step, voice)
         return _stay(state, Message(empty), _ask(step, voice))
-    if step.optional and voice.typed_is(_typed(words), SKIP):
-        return _move_on(flow, state, step, answer=None, branch=None)
+    if voice.typed_is(_typed(words), SKIP) or _typed(words) in _labels_for(SKIP, voice):
+        if step.optional:
+            return _move_on(flow, state, step, answer=None, branch=None)
+        # Meant as the button a required question does not have, not as the answer "skip".
+        return _stay(state, Message(voice.words.not_skippable), _ask(step, voice))
     if len(words) > MAX_ANSWER_CHARS:
         return _stay(state, Message(voice.words.too_long))
     answer = Answer(step_id=step.id, question=step.text.main, text=words)

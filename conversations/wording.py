@@ -29,6 +29,10 @@ WELCOME_BACK: Final = "Welcome back. Let's carry on where we left off."
 
 EMPTY_TEXT: Final = "I didn't get any words there. Please type your answer — a few words is fine."
 SKIP_HINT: Final = "Or tap Skip if you'd rather not answer."
+# "skip" typed at a question that has no Skip button.
+NOT_SKIPPABLE: Final = (
+    "This question can't be skipped, I'm afraid. Please type your answer — a few words is fine."
+)
 TYPE_INSTEAD: Final = "This question needs typed words, not a button. Please type your answer."
 TOO_LONG: Final = (
     "Thank you — there's a lot here, and we want to hear it. It's too long for one answer, "
@@ -104,6 +108,7 @@ class EngineWording:
     welcome_back: str
     empty_text: str
     skip_hint: str
+    not_skippable: str
     type_instead: str
     too_long: str
     unreadable: str
@@ -132,6 +137,7 @@ ENGLISH: Final = EngineWording(
     welcome_back=WELCOME_BACK,
     empty_text=EMPTY_TEXT,
     skip_hint=SKIP_HINT,
+    not_skippable=NOT_SKIPPABLE,
     type_instead=TYPE_INSTEAD,
     too_long=TOO_LONG,
     unreadable=UNREADABLE,

@@ -1,13 +1,17 @@
 """Analyse one answer: sentiment, tone, themes, key phrases, and whether it says anything."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
+from typing import Final
 
 from insights.lexicon import Lexicon, load_lexicon
+from insights.nonanswers import NonAnswer, non_answer, non_answer_score
 from insights.phrases import PhraseFinder
 from insights.sentiment import AsksFor, Tone, read, says_nothing, tone_of
 from insights.text import Token, clean, tokenize
-from insights.themes import ThemeCatalogue, shipped_catalogue
+from insights.themes import MAX_THEMES_PER_ANSWER, ThemeCatalogue, shipped_catalogue
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,17 @@ class Analysis:
     themes: tuple[str, ...]  # the one it opens with first; empty for trivial answers
     key_phrases: tuple[str, ...]
     trivial: bool  # "Nothing", "n/a", "All good": counted, but nothing to quote or theme
+    # "nothing" ("Nothing", "N/A", "No") or "unsure" ("Don't know"): read by the question asked.
+    non_answer: NonAnswer = ""
+    # Praise of one thing and criticism of another: the tone is then neutral, whatever the score.
+    mixed: bool = False
+    # Each theme's tone, from the words about it (clause by clause), in the order of `themes`.
+    theme_tones: Mapping[str, Tone] = field(default_factory=lambda: MappingProxyType({}))
+
+
+# A clause counts as clearly for or against something from this score on (of -1..1).
+CLEAR: Final = 0.3
+BALANCE: Final = 1.5
 
 
 class Analyser:
@@ -43,12 +58,87 @@ class Analyser:
     ) -> Analysis:
         """Read one answer to a question that asks for `asks_for`."""
         tokens = tokenize(clean(text))
+        kind = non_answer(tokens)
+        if kind:
+            score = non_answer_score(kind, asks_for)
+            return Analysis(score, tone_of(score), (), (), True, kind)
         trivial = self._trivial(tokens)
-        score = round(read(tokens, self.lexicon, asks_for).score, 3)
+        reading = read(tokens, self.lexicon, asks_for)
+        score = round(reading.score, 3)
         if trivial:
             return Analysis(score, tone_of(score), (), (), True)
-        themes = (catalogue if catalogue is not None else self.catalogue).find(tokens)
-        return Analysis(score, tone_of(score), themes, self._phrases.find(tokens), False)
+        catalogue = catalogue if catalogue is not None else self.catalogue
+        tone = tone_of(score)
+        mixed = False
+        theme_tones: dict[str, Tone] = {}
+        # An answer of several clauses is read clause by clause: each clause may open a theme of
+        # its own ("Great nurses. The food was cold."), a theme takes the tone of the words about
+        # it, and a clause without a theme goes on about the one before ("Staff. So kind.").
+        starts, clauses = self._clauses(tokens) if len(tokens) > 3 else ((), ())
+        if len(clauses) > 1:
+            themes, clause_themes = catalogue.find_by_clause(tokens, starts)
+            both = bool(reading.praise and reading.criticism)
+            scores: dict[str, list[float]] = {}
+            for_, against = 0.0, 0.0
+            current: tuple[str, ...] = ()
+            leading: list[str] = []
+            for clause, found in zip(clauses, clause_themes, strict=True):
+                if found:
+                    current = found
+                    leading.append(found[0])
+                if not both:
+                    continue
+                clause_score = read(clause, self.lexicon, asks_for).score
+                if clause_score >= CLEAR:
+                    for_ += clause_score
+                elif clause_score <= -CLEAR:
+                    against -= clause_score
+                for theme in current:
+                    scores.setdefault(theme, []).append(clause_score)
+            themes = tuple(dict.fromkeys([*themes[:1], *leading, *themes[1:]]))[
+                :MAX_THEMES_PER_ANSWER
+            ]
+            # Mixed when neither side outweighs the other by more than BALANCE to one.
+            mixed = bool(for_ and against) and max(for_, against) <= BALANCE * min(for_, against)
+            for theme in themes:
+                said = scores.get(theme)
+                theme_tones[theme] = tone_of(sum(said) / len(said)) if said else tone
+            if mixed:
+                tone = "neutral"
+        else:
+            themes = catalogue.find(tokens)
+            theme_tones = dict.fromkeys(themes, tone)
+        return Analysis(
+            score,
+            tone,
+            themes,
+            self._phrases.find(tokens),
+            False,
+            mixed=mixed,
+            theme_tones=MappingProxyType(theme_tones),
+        )
+
+    def _clauses(self, tokens: list[Token]) -> tuple[list[int], list[list[Token]]]:
+        """Where each clause starts, and its words: the answer cut at stops and at "but",
+        "however", "and"…; empty parts dropped."""
+        starts: list[int] = []
+        clauses: list[list[Token]] = []
+        clause: list[Token] = []
+        sense = self.lexicon.sense
+        for i, token in enumerate(tokens):
+            if token.kind == "stop" or (
+                token.kind == "word" and sense(token.lower, token.stem).breaks
+            ):
+                if clause:
+                    clauses.append(clause)
+                    clause = []
+            else:
+                if not clause:
+                    starts.append(i)
+                clause.append(token)
+        if clause:
+            clauses.append(clause)
+        return starts, clauses
 
     def key_phrases(self, text: str) -> tuple[str, ...]:
         """The key phrases of an answer, or none when the answer is trivial."""

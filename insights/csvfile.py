@@ -10,7 +10,7 @@ from insights.analysis import Analyser
 from insights.sentiment import AsksFor
 from insights.themes import ThemeCatalogue
 
-ADDED_COLUMNS: Final = ("themes", "sentiment", "tone")
+ADDED_COLUMNS: Final = ("themes", "sentiment", "tone", "theme_tones")
 
 _IMPROVEMENT: Final = re.compile(
     r"improv|better|change|could we do|could be done|differently|suggest|wish|worse|problem|"
@@ -43,7 +43,8 @@ def analyse_csv(
     question_column: str | None = None,
     catalogue: ThemeCatalogue | None = None,
 ) -> int:
-    """Add `themes` (`;`-separated), `sentiment` (−1..1) and `tone` to each row; return how many.
+    """Add `themes` (`;`-separated), `sentiment` (−1..1), `tone` and `theme_tones` ("Repairs:
+    negative;Staff kindness: positive") to each row; return how many.
 
     When `question_column` is given, each row's question text decides how its answer is read
     ("What could we do better?" leans critical, "What went well?" leans positive).
@@ -73,7 +74,12 @@ def analyse_csv(
         result = analyser.analyse(row[text_at], asks_for=asks_for)
         out_rows.append(
             [row[i] for i in kept]
-            + [";".join(result.themes), f"{result.sentiment:.3f}", result.tone]
+            + [
+                ";".join(result.themes),
+                f"{result.sentiment:.3f}",
+                result.tone,
+                ";".join(f"{theme}: {tone}" for theme, tone in result.theme_tones.items()),
+            ]
         )
     try:
         with out_path.open("w", encoding="utf-8", newline="") as file:

@@ -121,6 +121,90 @@ def _contractions() -> dict[str, tuple[str, ...]]:
 
 
 CONTRACTIONS: Final[dict[str, tuple[str, ...]]] = _contractions()
+
+# How residents type in a chat, said in full. Only forms that mean one thing in a comment about a
+# service: "u" is "you", but "r" could be a letter in a list, so it is left alone.
+TEXT_SPEAK: Final[dict[str, tuple[str, ...]]] = {
+    word: tuple(expansion.split())
+    for word, expansion in {
+        "u": "you",
+        "ur": "your",
+        "ya": "you",
+        "ppl": "people",
+        "peeps": "people",
+        "nite": "night",
+        "nites": "nights",
+        "tonite": "tonight",
+        "2nite": "tonight",
+        "2day": "today",
+        "2moro": "tomorrow",
+        "tmrw": "tomorrow",
+        "b4": "before",
+        "no1": "no one",
+        "noone": "no one",
+        "some1": "someone",
+        "any1": "anyone",
+        "every1": "everyone",
+        "wk": "week",
+        "wks": "weeks",
+        "mth": "month",
+        "mths": "months",
+        "yr": "year",
+        "yrs": "years",
+        "hr": "hour",
+        "hrs": "hours",
+        "min": "minute",
+        "mins": "minutes",
+        "thru": "through",
+        "tho": "though",
+        "cos": "because",
+        "coz": "because",
+        "cuz": "because",
+        "bc": "because",
+        "pls": "please",
+        "plz": "please",
+        "thx": "thanks",
+        "ty": "thank you",
+        "msg": "message",
+        "msgs": "messages",
+        "govt": "government",
+        "wont": "will not",
+        "shouldnt": "should not",
+        "gonna": "going to",
+        "wanna": "want to",
+        "gotta": "got to",
+        "dunno": "do not know",
+        "idk": "i do not know",
+        "ive": "i have",
+        "thats": "that is",
+        "theres": "there is",
+        "whats": "what is",
+        "lol": "",
+        "omg": "",
+        "smh": "",
+        "tbh": "",
+        "imo": "",
+        "ffs": "",
+        "asap": "as soon as possible",
+        "bin-men": "bin men",
+        "n/a": "n a",
+        "soo": "so",
+        "noo": "no",
+        "yess": "yes",
+        "pleease": "please",
+        "pleasee": "please",
+        "helpp": "help",
+        "gr8": "great",
+        "st": "street",
+        "rd": "road",
+        "xmas": "christmas",
+        "wkend": "weekend",
+        "wkends": "weekends",
+        "til": "until",
+        "till": "until",
+    }.items()
+}
+_REPEATS_RE: Final = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
 _MODALS: Final = frozenset({"could", "would", "should", "might", "must"})
 
 
@@ -128,6 +212,7 @@ _MODALS: Final = frozenset({"could", "would", "should", "might", "must"})
 _TOKEN_RE: Final = re.compile(
     r"""
     :thumbsup:|:thumbsdown:|:clap:|:thanks:|:star:|:brokenheart:|:sick:
+    |(?i:\b(?:no1|2nite|2day|2moro|b4|gr8|some1|any1|every1)\b)
     |>:\(|:'\(|<3|[:;=]-?[)(DPp|]|:/(?!/)
     |[A-Za-z\u00c0-\u024f]+(?:['&.-][A-Za-z\u00c0-\u024f]+)*|'(?:ve|re|ll|d|s|m)\b
     |\d+(?:[.,:]\d+)*(?:st|nd|rd|th|am|pm|hrs?|mins?|s)?
@@ -184,6 +269,13 @@ _TOKEN_CACHE_SIZE: Final = 200_000
 
 def _new_tokens(raw: str) -> tuple[Token, ...]:
     first = raw[0]
+    if first.isalpha() or (first.isdigit() and not raw.isdigit() and raw.lower() in TEXT_SPEAK):
+        lower = raw.lower()
+        if _REPEATS_RE.search(lower):  # "goood", "soooo": a letter held down, kept at most twice
+            raw = lower = _REPEATS_RE.sub(r"\1\1", lower)
+        said = TEXT_SPEAK.get(lower)
+        if said is not None:
+            return tuple(Token(w, "word") for w in said)
     if first.isalpha() or first == "'":
         spelled_out = CONTRACTIONS.get(raw.lower())
         if spelled_out is not None:

@@ -5,6 +5,7 @@ A theme is found in an answer by its keywords (matched after light stemming, so 
 synonyms (other ways residents say it, abbreviations and common misspellings, matched exactly).
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -19,11 +20,15 @@ from insights.text import Token, clean, tokenize
 from insights.yamlfile import InsightsFileError, kind_of, line_of, parse, read_text
 
 Pack = Literal["council", "health"]
+SHIPPED_PACKS: Final[tuple[Pack, ...]] = ("council", "health")
 SHIPPED_THEMES: Final[Traversable] = resources.files("insights") / "themes"
 MAX_THEMES_PER_ANSWER: Final = 3
 KEYWORD_WEIGHT: Final = 1.0
 PHRASE_WEIGHT: Final = 2.0
-_THEME_FIELDS: Final = ("name", "description", "keywords", "phrases", "synonyms")
+# A theme after the first needs this much evidence (two of its words, or a phrase): one word in
+# passing ("the shops", "I waited") is a loose association, not what the answer is about.
+SECOND_THEME_MIN: Final = 2.0
+_THEME_FIELDS: Final = ("name", "category", "description", "keywords", "phrases", "synonyms")
 _TOP_FIELDS: Final = ("name", "description", "themes")
 
 
@@ -40,6 +45,8 @@ class Theme:
     keywords: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
+    # The wider heading it sits under (the NHS framework's major category, say); may be empty.
+    category: str = ""
 
 
 # A term of several words: the words in a row it needs, which theme it speaks for, how strongly.
@@ -99,6 +106,13 @@ class ThemeCatalogue:
                 (words, theme, max(weight, PHRASE_WEIGHT))
             )
 
+    def category_of(self, name: str) -> str:
+        """The category a theme sits under, or the theme's own name when it has none."""
+        for theme in self.themes:
+            if theme.name == name:
+                return theme.category or theme.name
+        return name
+
     @property
     def names(self) -> tuple[str, ...]:
         """The theme names, in catalogue order."""
@@ -106,6 +120,33 @@ class ThemeCatalogue:
 
     def find(self, tokens: Sequence[Token], limit: int = MAX_THEMES_PER_ANSWER) -> tuple[str, ...]:
         """The themes an answer speaks of: the one it opens with, then the rest, strongest first."""
+        scores, first_seen, _ = self._scan(tokens)
+        return self._rank(scores, first_seen, limit)
+
+    def find_by_clause(
+        self, tokens: Sequence[Token], starts: Sequence[int], limit: int = MAX_THEMES_PER_ANSWER
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The answer's themes, as `find` gives them, and the themes named in each clause.
+
+        `starts` are the positions where clauses begin, in order, the first 0. One pass over the
+        words serves both, so reading clause by clause costs little more than reading the whole.
+        """
+        scores, first_seen, hits = self._scan(tokens)
+        per_clause: list[list[int]] = [[] for _ in starts]
+        for position, theme in hits:
+            found = per_clause[bisect_right(starts, position) - 1]
+            if theme not in found:
+                found.append(theme)
+        names = [theme.name for theme in self.themes]
+        return self._rank(scores, first_seen, limit), [
+            tuple(names[theme] for theme in found) for found in per_clause
+        ]
+
+    def _scan(
+        self, tokens: Sequence[Token]
+    ) -> tuple[dict[int, float], dict[int, int], list[tuple[int, int]]]:
+        """Each theme's score, where it is first named, and every (position, theme) named."""
+        hits: list[tuple[int, int]] = []
         scores: dict[int, float] = {}
         first_seen: dict[int, int] = {}
         # Each term counts once: "wait… waited… waiting" is one mention of waiting.
@@ -131,11 +172,17 @@ class ThemeCatalogue:
                 if found:
                     matches = (*matches, *found)
             for term, theme, weight in matches:
+                hits.append((i, theme))
                 if (term, theme) in seen:
                     continue
                 seen.add((term, theme))
                 scores[theme] = scores.get(theme, 0.0) + weight
                 first_seen.setdefault(theme, i)
+        return scores, first_seen, hits
+
+    def _rank(
+        self, scores: dict[int, float], first_seen: dict[int, int], limit: int
+    ) -> tuple[str, ...]:
         if not scores:
             return ()
         # The first theme is the one the answer opens with: people lead with their main point
@@ -143,7 +190,7 @@ class ThemeCatalogue:
         # The others follow by weight of evidence.
         opening = min(first_seen, key=first_seen.__getitem__)
         rest = sorted(
-            (theme for theme in scores if theme != opening),
+            (theme for theme in scores if theme != opening and scores[theme] >= SECOND_THEME_MIN),
             key=lambda theme: (-scores[theme], first_seen[theme]),
         )
         return tuple(self.themes[theme].name for theme in [opening, *rest][:limit])
@@ -183,6 +230,18 @@ def load_catalogue(path: Path | Traversable) -> ThemeCatalogue:
 def shipped_catalogue(pack: Pack) -> ThemeCatalogue:
     """One of the catalogues that come with whatmatters: "council" or "health"."""
     return load_catalogue(SHIPPED_THEMES / f"{pack}.yaml")
+
+
+def catalogue_for(setting: str) -> ThemeCatalogue:
+    """The catalogue a setting names: a shipped pack ("council", "health") or a YAML file's path.
+
+    A file that is missing or cannot be read raises `CatalogueError` naming the file (and the line,
+    where there is one), so the command line can say it in one line.
+    """
+    for pack in SHIPPED_PACKS:
+        if setting == pack:
+            return shipped_catalogue(pack)
+    return load_catalogue(Path(setting))
 
 
 def parse_catalogue(text: str, source: str = "<catalogue>") -> ThemeCatalogue:
@@ -229,6 +288,7 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> ThemeCatalogue:
             keywords=_list(node, "keywords", source, where),
             phrases=_list(node, "phrases", source, where),
             synonyms=_list(node, "synonyms", source, where),
+            category=_text(node, "category", source, where),
         )
         if not (theme.keywords or theme.phrases or theme.synonyms):
             message = (

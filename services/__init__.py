@@ -19,6 +19,7 @@ from services.digest import Digests
 from services.library import FlowLibrary
 from services.preview import Previews
 from services.safeguarding import Safeguard
+from services.threads import SafeguardingThreads
 from storage import Clock, Storage, open_storage, utc_now
 
 __all__ = ["Services", "build_services"]
@@ -38,6 +39,7 @@ class Services:
     digests: Digests
     previews: Previews
     actions: ActionDesk
+    threads: SafeguardingThreads
 
 
 @asynccontextmanager
@@ -52,6 +54,7 @@ async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Async
         analyser = Analyser(catalogue)
         safeguard = Safeguard(settings, storage, signs)
         actions = ActionDesk(storage, [theme.name for theme in catalogue.themes], analyser)
+        threads = SafeguardingThreads(settings, storage)
         yield Services(
             settings=settings,
             storage=storage,
@@ -59,8 +62,9 @@ async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Async
             analyser=analyser,
             library=library,
             safeguard=safeguard,
-            conversations=Conversations(storage, library, analyser, safeguard, actions),
+            conversations=Conversations(storage, library, analyser, safeguard, actions, threads),
             digests=Digests(storage, settings.zone, redact, catalogue.covers),
             previews=Previews(storage),
             actions=actions,
+            threads=threads,
         )

@@ -316,7 +316,9 @@ class ActionDesk:
         """Keep a resident's written reply to an action, analysed like any answer; `first` is
         help to send before the thanks, and `alert` the safeguarding alert to commit with it."""
         found = self.analyser.analyse(words, asks_for="open")
-        analysed = Analysed(found.themes, found.sentiment, found.tone, found.key_phrases)
+        analysed = Analysed(
+            found.themes, found.sentiment, found.tone, found.key_phrases, dict(found.theme_tones)
+        )
         messages = [*first, Message(THANKS_REPLY)]
         await self._keep(
             resident, action, words, "text", analysed, update_id, messages, alert, signs

@@ -37,6 +37,7 @@ from storage.models import Action, Alert, Analysed
 
 if TYPE_CHECKING:  # services.actions uses this module's replies_to_json
     from services.actions import ActionDesk
+    from services.threads import SafeguardingThreads
 
 
 def replies_to_json(messages: Sequence[Message]) -> str:
@@ -75,6 +76,7 @@ class Conversations:
         analyser: Analyser,
         safeguard: Safeguard | None = None,
         actions: ActionDesk | None = None,
+        threads: SafeguardingThreads | None = None,
     ) -> None:
         self.storage = storage
         self.library = library
@@ -82,6 +84,8 @@ class Conversations:
         self.safeguard = safeguard
         # "You said, we did": words with no question waiting may be a reply to an action.
         self.actions = actions
+        # A resident a safeguarding contact is writing with: their words go to the contact.
+        self.threads = threads
         # Called once an alert is committed, to send it now rather than at the outbox's next round.
         self.on_alert: Callable[[], object] | None = None
 
@@ -128,6 +132,15 @@ class Conversations:
             await self.note_replies(update_id, messages)
             return messages
         session = await self.storage.active_session(resident.id)
+        if session is None and isinstance(inp, Text) and self.threads is not None:
+            # A safeguarding contact is writing with them: their words go to the contact.
+            thread = await self.threads.storage.thread_of_resident(resident.id)
+            if thread is not None:
+                messages = await self.threads.from_resident(thread, inp.text, update_id)
+                await self.note_replies(update_id, messages)
+                if self.on_alert is not None:
+                    self.on_alert()  # (sends what waits in the outbox now)
+                return messages
         if session is None and isinstance(inp, Text) and self.actions is not None:
             # No question waiting: words after being told what the service did are a reply.
             action = await self.actions.thread_for(resident)
@@ -322,7 +335,13 @@ class Conversations:
         analysed = None
         if step.kind == "text":
             found = self.analyser.analyse(answer.text, asks_for=step.asks_for)
-            analysed = Analysed(found.themes, found.sentiment, found.tone, found.key_phrases)
+            analysed = Analysed(
+                found.themes,
+                found.sentiment,
+                found.tone,
+                found.key_phrases,
+                dict(found.theme_tones),
+            )
         return NewAnswer(
             step_id=answer.step_id,
             question=answer.question,

@@ -13,13 +13,16 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from insights.digest import TONES, Digest, ThemeSummary, build_digest, top_themes, trend_mark
 from services.actions import loop_section
 from storage import Actions, Answers, Clocked, OutboxQueue, StaffAndAudit
 from storage.models import AnswerFact, OutgoingMessage
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WEEK = timedelta(days=7)
 # Telegram's limit is 4,096 characters; leave room for the HTML tags counted differently.
@@ -30,6 +33,12 @@ TONE_COLOURS = {"negative": "#d55e00", "neutral": "#999999", "positive": "#009e7
 def _day(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def _dates(digest: Digest, zone: ZoneInfo) -> str:
+    """The period as a chart's title says it: 16 Nov to 23 Nov 2026."""
+    start, end = digest.start.astimezone(zone), digest.end.astimezone(zone)
+    return f"{start.day} {start:%b} to {end.day} {end:%b %Y}"
 
 
 def _change(now: int, before: int) -> str:
@@ -93,7 +102,7 @@ def render_sections(digest: Digest, zone: ZoneInfo) -> list[str]:
     if digest.scales:
         listed = "\n".join(
             f"• {html.escape(scale.question.splitlines()[0])}: "
-            f"<b>{scale.average:.1f}</b> out of 5 ({scale.count} answers)"
+            f"<b>{scale.average:.1f}</b> out of 5 ({_count(scale.count, 'answer')})"
             for scale in digest.scales
         )
         sections.append(f"<b>Scores</b>\n{listed}")
@@ -146,8 +155,19 @@ def render_text(digest: Digest, zone: ZoneInfo) -> str:
     return html.unescape(plain)
 
 
-def chart_png(digest: Digest) -> bytes | None:
+def chart_png(digest: Digest, zone: ZoneInfo) -> bytes | None:
     """A bar chart of the top themes by tone, as PNG; None when there are no themes."""
+    figure = chart_figure(digest, zone)
+    if figure is None:
+        return None
+    out = io.BytesIO()
+    figure.savefig(out, format="png", metadata={"Title": figure.axes[0].get_title()})
+    return out.getvalue()
+
+
+def chart_figure(digest: Digest, zone: ZoneInfo) -> Figure | None:
+    """The chart as a matplotlib Figure: the title carries the dates and each bar its counts,
+    since the picture is often forwarded on its own."""
     if not digest.themes:
         return None
     # Imported here: matplotlib is slow to import, and only the digest needs it. The Figure
@@ -160,22 +180,21 @@ def chart_png(digest: Digest) -> bytes | None:
     left = [0] * len(themes)
     for tone in TONES:
         counts = [theme.tones.get(tone, 0) for theme in themes]
-        axes.barh(
+        bars = axes.barh(
             [theme.name for theme in themes],
             counts,
             left=left,
             color=TONE_COLOURS[tone],
             label=tone,
         )
+        axes.bar_label(bars, [str(n) if n else "" for n in counts], label_type="center")
         left = [a + b for a, b in zip(left, counts, strict=True)]
     axes.set_xlabel("answers")
-    axes.set_title("Themes this week, by tone")
+    axes.set_title(f"Themes by tone, {_dates(digest, zone)}")
     axes.legend(loc="lower right", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return figure
 
 
 # In place of an answer that carried a sign of risk: it went to the safeguarding contacts.
@@ -255,7 +274,7 @@ class Digests:
         facts = await self.storage.answers_between(digest.start, digest.end)
         # Drawing and redacting a week of answers takes a moment: off the event loop.
         chart, table = await asyncio.gather(
-            asyncio.to_thread(chart_png, digest),
+            asyncio.to_thread(chart_png, digest, self.zone),
             asyncio.to_thread(answers_csv, facts, self.zone, self.redact),
         )
         return [

@@ -19,6 +19,7 @@ from typing import Protocol
 from bot.settings import OfficeHours, Settings
 from conversations.model import Flow
 from insights import SafeguardingList, Signal
+from services.threads import write_markup
 from storage import Clocked, Resident, StaffAndAudit
 from storage.models import URGENT, Alert, OutgoingMessage
 
@@ -111,6 +112,7 @@ class Safeguard:
                 chat_id,
                 "sendMessage",
                 text,
+                markup=write_markup(resident.id) if self.alert_contacts else None,
                 priority=URGENT,
             )
             for chat_id, _ in contacts

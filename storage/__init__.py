@@ -16,6 +16,7 @@ from storage.interfaces import (
     Actions,
     Answers,
     Clocked,
+    Corrections,
     Flows,
     Inbox,
     OutboxQueue,
@@ -23,6 +24,7 @@ from storage.interfaces import (
     Residents,
     StaffAndAudit,
     Storage,
+    Threads,
 )
 from storage.models import (
     ExportRow,
@@ -41,6 +43,7 @@ __all__ = [
     "Answers",
     "Clock",
     "Clocked",
+    "Corrections",
     "ExportRow",
     "FlowVersion",
     "Flows",
@@ -57,6 +60,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "Threads",
     "Turn",
     "UpdateStatus",
     "is_postgresql",

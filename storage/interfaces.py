@@ -25,6 +25,7 @@ from storage.models import (
     Alert,
     AnswerFact,
     AuditEntry,
+    CorrectionCount,
     DigestClaim,
     ExportRow,
     FlowVersion,
@@ -36,14 +37,17 @@ from storage.models import (
     Recipient,
     RecordedUpdate,
     Resident,
+    SafeguardingThread,
     Session,
     StaffMember,
     StoredUpdate,
+    ThemeCorrection,
     ThemeCount,
     Turn,
     WaitingSession,
 )
 from storage.tables import Table
+from storage.web_models import AnswerPage, AnswerQuery, WebSession, WeekFigures
 
 
 class Clocked(Protocol):
@@ -493,6 +497,121 @@ class Portable(Protocol):
         ...
 
 
+class Threads(Protocol):
+    """A safeguarding contact and a resident writing to each other through the bot.
+
+    A resident is in at most one open thread, and so is a contact: opening one closes any other
+    of either. Each message is kept for the resident's /mydata, and audited (who and when, not the
+    words) in the same transaction. The rows go with the resident (/forgetme ends the thread).
+    """
+
+    async def open_thread(
+        self, resident_id: int, contact_user_id: int, contact_chat_id: int
+    ) -> None:
+        """Open (or take over) the thread with this resident."""
+        ...
+
+    async def thread_of_resident(self, resident_id: int) -> SafeguardingThread | None:
+        """The open thread with this resident, if any."""
+        ...
+
+    async def thread_of_contact(self, contact_user_id: int) -> SafeguardingThread | None:
+        """The open thread this contact writes in, if any."""
+        ...
+
+    async def close_thread(self, resident_id: int) -> None:
+        """End the thread with this resident."""
+        ...
+
+    async def keep_thread_message(
+        self, resident_id: int, contact_user_id: int, from_service: bool, text: str
+    ) -> None:
+        """Keep one message of a thread, and audit it."""
+        ...
+
+    async def resident_named(self, pseudonym: str) -> Resident | None:
+        """The resident staff know by this pseudonym (any case), if any."""
+        ...
+
+
+class Dashboard(Protocol):
+    """The web dashboard: one-time sign-in links, the sessions they open, and the figures and
+    pages of answers its pages show.
+
+    Only hashes of links' tokens and sessions' cookies are kept. `spend_sign_in_link` is atomic:
+    of two spends of one link, one opens a session and the other gets None. Answers come newest
+    first; answers carrying a sign of risk only when the query asks for them.
+    """
+
+    async def create_sign_in_link(
+        self, token_hash: str, telegram_user_id: int, expires_at: datetime
+    ) -> None:
+        """Keep a one-time sign-in link (its token's hash) for a member of staff."""
+        ...
+
+    async def sign_in_link_open(self, token_hash: str) -> bool:
+        """Whether a sign-in link can still be spent (known, unused, unexpired)."""
+        ...
+
+    async def spend_sign_in_link(
+        self, token_hash: str, session_hash: str, session_expires_at: datetime
+    ) -> int | None:
+        """Spend an unused, unexpired link and open a session in its place, together; the
+        Telegram id it was for, or None (unknown, used or expired: nothing changes)."""
+        ...
+
+    async def web_session(self, session_hash: str) -> WebSession | None:
+        """The session with this cookie's hash, if it has neither ended nor expired."""
+        ...
+
+    async def end_web_session(self, session_hash: str) -> None:
+        """End one session (signing out)."""
+        ...
+
+    async def end_web_sessions(self, telegram_user_id: int) -> int:
+        """End every session of one person (no longer staff); how many were open."""
+        ...
+
+    async def weekly_figures(
+        self,
+        weeks: Sequence[tuple[datetime, datetime]],
+        theme: str | None = None,
+        themes_in_last: int = 2,
+    ) -> list[WeekFigures]:
+        """Residents, answers and tones of each week [start, end) in the order given: of one
+        theme's answers, or of all, with each theme's count in the last `themes_in_last` weeks."""
+        ...
+
+    async def find_answers(
+        self, query: AnswerQuery, limit: int | None = 50, offset: int = 0
+    ) -> AnswerPage:
+        """The answers that match, newest first (`limit` None: all of them), and their number."""
+        ...
+
+
+class Corrections(Protocol):
+    """Staff correcting an answer's theme (from `/theme NAME`), kept with who and when.
+
+    `correct_theme` is one atomic unit of work: the answer's `answer_themes` rows and its stored
+    themes change (the moved theme's tone goes with it), the correction is kept and the audit
+    line written, together or not at all, so the digest, `/theme`, the export and the weekly CSV
+    all read the corrected themes from then on. Correcting an answer off a theme it no longer has
+    (pressed twice, or by two members of staff) changes nothing and gives None. Corrections
+    outlive their answers, so the counts per theme survive retention and /forgetme.
+    """
+
+    async def correct_theme(
+        self, answer_id: int, from_theme: str, to_theme: str | None, by_user_id: int, by_name: str
+    ) -> ThemeCorrection | None:
+        """Move an answer off `from_theme` onto `to_theme` (None: onto none); None if the answer
+        is gone or no longer has `from_theme`."""
+        ...
+
+    async def correction_counts(self) -> list[CorrectionCount]:
+        """Every theme staff corrected: answers moved off it and onto it, most moved off first."""
+        ...
+
+
 class Storage(
     Inbox,
     Residents,
@@ -502,6 +621,9 @@ class Storage(
     OutboxQueue,
     Actions,
     Portable,
+    Threads,
+    Dashboard,
+    Corrections,
     Clocked,
     Protocol,
 ):

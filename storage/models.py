@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -134,6 +134,8 @@ class Analysed:
     sentiment: float
     tone: str
     key_phrases: tuple[str, ...]
+    # Each theme's own tone (the words about it); a theme missing here takes `tone`.
+    theme_tones: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class AnswerFact:
     tone: str | None
     key_phrases: tuple[str, ...]
     held_back: bool = False  # a safeguarding signal: counted, never quoted
+    answer_id: int | None = None  # internal: how staff buttons name the answer, never shown
 
 
 @dataclass(frozen=True)
@@ -359,3 +362,35 @@ class DigestClaim:
 
     id: int
     queued: bool
+
+
+@dataclass(frozen=True)
+class SafeguardingThread:
+    """A safeguarding contact and a resident writing to each other through the bot."""
+
+    resident: Resident
+    contact_user_id: int
+    contact_chat_id: int
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class ThemeCorrection:
+    """Staff moved an answer off a theme, onto another (`to_theme`) or onto none (None)."""
+
+    answer_id: int
+    from_theme: str
+    to_theme: str | None
+    by_user_id: int
+    by_name: str
+    at: datetime
+    themes: tuple[str, ...]  # the answer's themes after the correction
+
+
+@dataclass(frozen=True)
+class CorrectionCount:
+    """How often staff corrected a theme: answers moved off it, and answers moved onto it."""
+
+    theme: str
+    moved_off: int
+    moved_on: int

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 
 JSONDict = dict[str, Any]
@@ -570,6 +571,9 @@ class FakeTelegram:
         self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
         self.webhook_url = ""
         self.webhook_secret: str | None = None
+        # Each post of an update to the webhook: (update_id, the HTTP status that came back).
+        self.webhook_calls: list[tuple[int, int]] = []
+        self._webhook_task: asyncio.Task[None] | None = None
 
         self._chats: dict[int, JSONDict] = {}
         self._message_ids: dict[int, int] = defaultdict(int)
@@ -624,8 +628,8 @@ class FakeTelegram:
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "getFile": self._get_file,
-            "setMyDescription": self._store_setting("description"),
-            "setMyShortDescription": self._store_setting("short_description"),
+            "setMyDescription": self._store_description("description", 512),
+            "setMyShortDescription": self._store_description("short_description", 120),
             "setMyName": self._store_setting("name"),
             "setChatMenuButton": self._store_setting("menu_button"),
             "getChatMenuButton": lambda _p: self.bot_settings.get(
@@ -647,12 +651,18 @@ class FakeTelegram:
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        self._webhook_task = asyncio.create_task(self._post_to_webhook())
 
     async def stop(self) -> None:
         """Answer every waiting long poll and hang, then stop the server."""
         self._closing = True
         self._updates_signal.fire()
         self._closed_signal.fire()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1091,6 +1101,43 @@ class FakeTelegram:
                 return batch
             await self._updates_signal.wait(remaining)
 
+    async def _post_to_webhook(self) -> None:
+        """Telegram's side of a webhook: post each waiting update, oldest first, with the secret
+        header, until the bot answers 200; anything else is tried again shortly."""
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for _ in range(10_000_000):  # bounded: ends with the server
+                if self._closing:
+                    return
+                waiting = sorted([*self._pending, *self._redeliveries], key=lambda p: p.update_id)
+                if not self.webhook_url or not waiting:
+                    await self._updates_signal.wait(0.5)
+                    continue
+                entry = waiting[0]
+                headers = (
+                    {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
+                    if self.webhook_secret
+                    else {}
+                )
+                try:
+                    async with session.post(
+                        self.webhook_url, json=entry.update, headers=headers
+                    ) as response:
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0
+                entry.delivered = True
+                self._max_delivered = max(self._max_delivered, entry.update_id)
+                self.webhook_calls.append((entry.update_id, status))
+                if status == 200:
+                    if entry in self._redeliveries:
+                        self._redeliveries.remove(entry)
+                    else:
+                        self._pending.remove(entry)
+                    self._confirm_signal.fire()
+                else:
+                    await asyncio.sleep(0.2)
+
     def _confirm(self, offset: int) -> None:
         pending = self._pending
         if offset > 0:
@@ -1132,6 +1179,20 @@ class FakeTelegram:
 
         return handler
 
+    def _store_description(self, key: str, limit: int) -> Callable[[JSONDict], bool]:
+        """As Telegram keeps them: one per language_code ("description:cy"), the default under
+        the bare key; longer than the limit is refused."""
+
+        def handler(params: JSONDict) -> bool:
+            text = params.get(key) or ""
+            if len(text) > limit:
+                raise ApiError(400, f"Bad Request: {key} is too long")
+            language = params.get("language_code")
+            self.bot_settings[f"{key}:{language}" if language else key] = text
+            return True
+
+        return handler
+
     @staticmethod
     def _get_me(_params: JSONDict) -> JSONDict:
         return {
@@ -1146,6 +1207,10 @@ class FakeTelegram:
     def _set_webhook(self, params: JSONDict) -> bool:
         self.webhook_url = str(params.get("url") or "")
         self.webhook_secret = params.get("secret_token")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else _DEFAULT_ALLOWED
+        self._updates_signal.fire()
         if params.get("drop_pending_updates"):
             self._drop_pending()
         return True

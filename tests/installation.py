@@ -13,8 +13,10 @@ from storage.tables import TABLES
 
 
 async def fill(storage: Storage) -> None:
-    """Residents with answers (themes, a scale, a sign of risk), raw updates, flows, drafts, a
-    preview, staff, invites, a digest, queued and sent messages, an action with its history."""
+    """Residents with answers (themes with their own tones, a scale, a sign of risk), raw
+    updates, flows, drafts, a preview, staff, invites, a digest, queued and sent messages, an
+    action with its history, a theme correction, a safeguarding thread with its messages, and
+    the dashboard's sign-in links and sessions."""
     now = storage.now()
     await storage.publish_flow("what-matters", "id: what-matters\n")
     await storage.publish_flow("what-matters", "id: what-matters # v2\n")
@@ -41,7 +43,9 @@ async def fill(storage: Storage) -> None:
                     f"The bins on street {n} are never emptied on time",
                     follow_up_consent=True,
                     kind="text",
-                    analysed=Analysed(("waste", "streets"), -0.4, "negative", ("bins",)),
+                    analysed=Analysed(
+                        ("waste", "streets"), -0.4, "negative", ("bins",), {"streets": "neutral"}
+                    ),
                 ),
                 update_id=10 + n,
                 replies="[]",
@@ -89,6 +93,17 @@ async def fill(storage: Storage) -> None:
         ),
     )
     await storage.save_action_draft(ActionDraft(820, action.id, "waste", "text", None, None, None))
+    answer_id = (await storage.answers_between(now - timedelta(days=1), now + timedelta(days=1)))[
+        0
+    ].answer_id
+    assert answer_id is not None
+    await storage.correct_theme(answer_id, "streets", "roads", 820, "Priya")
+    await storage.open_thread(1, 820, 820)
+    await storage.keep_thread_message(1, 820, True, "We read what you wrote: are you safe?")
+    await storage.keep_thread_message(1, 820, False, "Yes, thank you")
+    await storage.create_sign_in_link("link-hash", 820, now + timedelta(minutes=15))
+    await storage.spend_sign_in_link("link-hash", "session-hash", now + timedelta(hours=8))
+    await storage.create_sign_in_link("spare-link-hash", 820, now + timedelta(minutes=15))
 
 
 async def every_row(storage: Storage) -> dict[str, list[tuple[Any, ...]]]:

@@ -14,6 +14,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, serve
 from bot.settings import Settings
+from bot.webhook import Webhook, WebhookServer
 from services import build_services
 from storage import Storage, open_storage
 from tests.fake_telegram import FakeTelegram, Resident, SentMessage
@@ -47,15 +48,18 @@ class RunningBot:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Start the bot and wait until it polls for updates."""
-        polls_before = len(self.tg.calls_to("getUpdates"))
+        """Start the bot and wait until it polls for updates (or has set its webhook)."""
+        hook = Webhook.from_settings(self.settings)
+        waits_for = "setWebhook" if hook else "getUpdates"
+        calls_before = len(self.tg.calls_to(waits_for))
         self._services = contextlib.AsyncExitStack()
         services = await self._services.enter_async_context(build_services(self.settings))
         self.storage = services.storage
         self.app = build_application(self.settings, services)
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.app, self._stop))
-        await self.tg.wait_for_call("getUpdates", timeout=timeout, count=polls_before + 1)
+        server = WebhookServer(self.app, self.storage, hook) if hook else None
+        self._task = asyncio.create_task(serve(self.app, self._stop, server))
+        await self.tg.wait_for_call(waits_for, timeout=timeout, count=calls_before + 1)
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop the bot as SIGTERM would, and wait for it to finish."""

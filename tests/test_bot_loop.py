@@ -12,9 +12,12 @@ import pytest
 
 from bot import cli
 from services.actions import FLOW_ID
+from storage import NewAnswer, Storage, Turn
+from storage.models import Analysed
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import RunningBot, said
+from tests.test_bot_staff import invite_and_join
 
 SAM, ALI, KIM, JO = 701, 702, 703, 704
 REPAIRS = "Repairs take forever. I reported a leak in March and nobody came"
@@ -183,3 +186,122 @@ async def test_bad_action_text_and_unknown_themes_get_clear_answers(
     assert await admin_bot.storage.action_summaries() == []
     admin.send("/cancel")
     assert "Cancelled" in (await said(admin)).text
+
+
+async def _spoke_about_repairs(storage: Storage, user_ids: range) -> None:
+    """Residents who answered about repairs and said yes to hearing back, stored as the bot
+    stores them (their chats exist on the local server once `tg.resident` is called)."""
+    for user_id in user_ids:
+        resident = await storage.resident(user_id, user_id)
+        for step, text, consent, themes in (
+            ("matters", f"Repairs take forever ({user_id})", None, ("Repairs",)),
+            ("hear-back", "yes", True, ()),
+        ):
+            await storage.save_turn(
+                Turn(
+                    resident.id,
+                    None,
+                    "what-matters",
+                    1,
+                    None,
+                    "completed",
+                    "{}",
+                    NewAnswer(
+                        step,
+                        "?",
+                        text,
+                        follow_up_consent=consent,
+                        kind="text",
+                        analysed=Analysed(themes, -0.5, "negative", ()),
+                    ),
+                )
+            )
+
+
+def _told(person: Resident) -> list[str]:
+    return [m.plain for m in person.messages if not m.edited and "You said, we did" in m.plain]
+
+
+async def test_each_resident_hears_once_through_429s_and_a_restart_and_not_after_stop(
+    tg: FakeTelegram, admin_bot: RunningBot
+) -> None:
+    """30 opted-in residents: with 429s on a fifth of sends and the bot restarted mid-way, each
+    gets exactly one message; one who sends /stop after it was queued gets none."""
+    people = [tg.resident(n) for n in range(7_000, 7_030)]
+    await _spoke_about_repairs(admin_bot.storage, range(7_000, 7_030))
+    quitter = people[-1]
+    tg.fail("sendMessage", 429, retry_after=2)  # the first send waits: /stop overtakes it
+    await record_action(tg.resident(ADMIN), "Repairs", ACTION_TEXT, "planned")
+    quitter.send("/stop")
+    await said(quitter, timeout=10)
+    tg.fail_randomly(["sendMessage"], rate=0.2, seed=5, kinds=(429,), retry_after=1)
+    await tg.wait_for_call("sendMessage", count=12, timeout=20)
+    await admin_bot.restart()
+    for _ in range(300):  # at most 30 s
+        if all(len(_told(person)) == 1 for person in people[:-1]):
+            break
+        await asyncio.sleep(0.1)
+    tg.clear_faults()
+    await asyncio.sleep(1.5)
+    assert [len(_told(person)) for person in people[:-1]] == [1] * 29
+    assert _told(quitter) == []
+
+
+async def test_a_member_of_staff_removed_mid_way_sends_nothing(
+    tg: FakeTelegram, admin_bot: RunningBot
+) -> None:
+    """Removed after the preview, their Send is refused and no action is recorded."""
+    await _spoke_about_repairs(admin_bot.storage, range(7_100, 7_101))
+    priya = await invite_and_join(tg, "Priya", 7_200)
+    priya.send("/yousaid repairs")
+    await said(priya)
+    priya.send(ACTION_TEXT)
+    await said(priya)
+    priya.press("planned")
+    preview = await said(priya)
+    admin = tg.resident(ADMIN)
+    admin.send("/staff")
+    await said(admin)
+    admin.press("Remove Priya")
+    await said(admin)
+    priya.press(preview.labels[0])
+    assert "for staff of the service" in (await said(priya)).plain
+    assert await admin_bot.storage.action_summaries() == []
+    await asyncio.sleep(0.5)
+    assert _told(tg.resident(7_100)) == []
+
+
+async def test_a_theme_nobody_opted_in_about_is_recorded_and_tells_nobody(
+    tg: FakeTelegram, admin_bot: RunningBot
+) -> None:
+    """The preview says 0 will be told; the action is still recorded and listed."""
+    admin = tg.resident(ADMIN)
+    preview = await record_action(admin, "Bins and waste", "Bins emptied twice a week", "done")
+    assert "so 0 will be told" in preview
+    [summary] = await admin_bot.storage.action_summaries()
+    assert (summary.action.theme, summary.told) == ("Bins and waste", 0)
+
+
+async def test_not_enough_on_a_done_action_marks_it_disputed_and_long_replies_are_kept(
+    tg: FakeTelegram, admin_bot: RunningBot
+) -> None:
+    """ "Not enough" under an action marked done flags it in /actions; a 4,097-character reply is
+    kept whole; /mydata holds the reaction and the reply."""
+    sam = tg.resident(SAM)
+    await complete_flow(sam, REPAIRS, hear_back=True)
+    admin = tg.resident(ADMIN)
+    await record_action(admin, "repairs", ACTION_TEXT, "done")
+    await said(sam, timeout=10)
+    sam.press("Not enough")
+    await said(sam)
+    long_reply = ("The damp is still there. " * 200)[:4097]
+    sam.send(long_reply)
+    assert "The team will read" in (await said(sam)).plain
+    admin.send("/actions")
+    assert "disputed" in (await said(admin)).plain
+    sam.send("/mydata")
+    export = await said(sam, timeout=10)
+    assert export.document is not None
+    answers = json.loads(export.document)["answers"]
+    mine = [(a["flow_id"], a["answer"]) for a in answers if a["flow_id"] == FLOW_ID]
+    assert mine == [(FLOW_ID, "not enough"), (FLOW_ID, long_reply)]

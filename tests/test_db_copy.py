@@ -55,7 +55,7 @@ def test_an_installation_goes_to_postgresql_and_back_unchanged(
     empty = postgres_server.new_database(migrated=False)
     try:
         assert _whatmatters(monkeypatch, empty, "db", "migrate") == 0
-        assert "schema at migration 12" in capsys.readouterr().out
+        assert "schema at migration 15" in capsys.readouterr().out
         assert main(["db", "copy", original, empty]) == 0
         printed = capsys.readouterr().out
         assert re.search(r"^answers +6$", printed, re.MULTILINE)

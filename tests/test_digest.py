@@ -14,6 +14,7 @@ import pytest
 from insights.digest import Digest, trend_mark
 from services.digest import (
     Digests,
+    chart_figure,
     chart_png,
     last_scheduled,
     render_sections,
@@ -188,14 +189,14 @@ async def test_the_terminal_preview_is_plain_text(digest_of: DigestOf) -> None:
 
 async def test_the_chart_is_a_png(digest_of: DigestOf) -> None:
     """The themes-by-tone chart is a PNG image."""
-    png = chart_png(await digest_of(THIS_WEEK))
+    png = chart_png(await digest_of(THIS_WEEK), LONDON)
     assert png is not None
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 async def test_a_week_without_themes_has_no_chart(digest_of: DigestOf) -> None:
     """With no themed answers there is nothing to draw."""
-    assert chart_png(await digest_of([Said("3", kind="scale", number=3.0)])) is None
+    assert chart_png(await digest_of([Said("3", kind="scale", number=3.0)]), LONDON) is None
 
 
 def test_the_last_scheduled_moment_is_found_in_local_time() -> None:
@@ -207,3 +208,22 @@ def test_the_last_scheduled_moment_is_found_in_local_time() -> None:
     summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     found = last_scheduled(summer, 0, 9, 0, LONDON)
     assert (found.hour, found.utcoffset()) == (9, timedelta(hours=1))
+
+
+async def test_the_chart_names_its_dates_and_counts_on_its_bars(digest_of: DigestOf) -> None:
+    """Forwarded on its own, the chart still says which week it shows and how many answers."""
+    digest = await digest_of(THIS_WEEK)
+    figure = chart_figure(digest, LONDON)
+    assert figure is not None
+    (axes,) = figure.axes
+    assert axes.get_title() == "Themes by tone, 16 Nov to 23 Nov 2026"
+    labels = [text.get_text() for text in axes.texts if text.get_text()]
+    repairs = next(theme for theme in digest.themes if theme.name == "Repairs")
+    assert sum(int(label) for label in labels) == sum(t.count for t in digest.themes)
+    assert str(repairs.tones["negative"]) in labels
+
+
+async def test_one_score_reads_one_answer(digest_of: DigestOf) -> None:
+    """A question scored once says "(1 answer)", not "(1 answers)"."""
+    text = render_text(await digest_of([Said("3", kind="scale", number=3.0)]), LONDON)
+    assert "out of 5 (1 answer)" in text

@@ -309,12 +309,18 @@ def test_skipping_an_optional_question_records_nothing_and_moves_on(skip: Input)
     assert texts(outcome) == ["Thank you."]
 
 
-def test_typing_skip_on_a_required_open_question_is_an_answer() -> None:
-    """A required open question has no skip, so the word "skip" is kept as what was said."""
-    outcome = advance(OPEN, at("matters"), Text("skip"))
+@pytest.mark.parametrize("typed", ["skip", " Skip. "])
+def test_typing_skip_on_a_required_open_question_is_not_stored_as_the_answer(typed: str) -> None:
+    """ "skip" at a question with no Skip button is not kept as the answer "skip": the resident
+    is told it needs an answer, and asked again."""
+    state = at("matters")
+    outcome = advance(OPEN, state, Text(typed))
 
-    assert outcome.answer is not None
-    assert outcome.answer.text == "skip"
+    assert outcome.answer is None
+    assert not outcome.accepted
+    assert outcome.state == state
+    assert texts(outcome)[0] == wording.NOT_SKIPPABLE
+    assert len(outcome.messages) == 2  # and the question again
 
 
 def test_skip_button_on_a_required_question_is_not_a_skip() -> None:

@@ -38,7 +38,15 @@ def test_round_trip_adds_three_columns_and_keeps_the_rest(tmp_path: Path) -> Non
     )
     assert analyse_csv(source, result, "answer", question_column="question") == 4
     rows = read(result)
-    assert list(rows[0]) == ["id", "question", "answer", "themes", "sentiment", "tone"]
+    assert list(rows[0]) == [
+        "id",
+        "question",
+        "answer",
+        "themes",
+        "sentiment",
+        "tone",
+        "theme_tones",
+    ]
     assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
     assert rows[3]["answer"] == 'Line one,\nline two with a "quote"'
     assert rows[0]["tone"] == "positive"

@@ -21,7 +21,8 @@ from insights import (
 from insights.safeguarding import FILLER_WORDS, SHIPPED_SAFEGUARDING
 
 REPO = Path(__file__).resolve().parent.parent
-FEEDBACK = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
+FULL_FEEDBACK = REPO.parent / "shared" / "data" / "nhs_fft_phase1.csv"
+SAMPLE_FEEDBACK = REPO / "tests" / "data" / "nhs_fft_sample.csv"  # made up; see its README
 CATEGORIES = ("self-harm", "abuse", "child-at-risk", "unsafe-at-home", "medical-emergency")
 
 
@@ -272,16 +273,17 @@ def test_ordinary_council_and_health_feedback_has_no_signals() -> None:
 
 
 def test_real_feedback_is_rarely_flagged() -> None:
-    """Over real NHS feedback (shared/data), only a small share of answers carries a signal.
+    """Over NHS feedback, only a small share of answers carries a signal.
 
-    What is flagged there is mostly mental-health feedback naming suicide or self-harm, which a
-    safeguarding lead would want to read.
+    The real set (shared/data) when it is on the machine, else the made-up sample in tests/data.
+    What is flagged in the real set is mostly mental-health feedback naming suicide or self-harm,
+    which a safeguarding lead would want to read.
     """
-    if not FEEDBACK.is_file():
-        pytest.skip("the shared feedback data is not on this machine")
+    full = FULL_FEEDBACK.is_file()
+    feedback = FULL_FEEDBACK if full else SAMPLE_FEEDBACK
     safeguarding = shipped_safeguarding()
     total = flagged = 0
-    with FEEDBACK.open(encoding="utf-8", newline="") as f:
+    with feedback.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             text = (row.get("feedback") or "").strip()
             if not text:
@@ -290,7 +292,7 @@ def test_real_feedback_is_rarely_flagged() -> None:
             flagged += bool(safeguarding.find(text))
             if total >= 20_000:
                 break
-    assert total > 5_000
+    assert total > (5_000 if full else 250)
     assert flagged / total < 0.005, f"{flagged} of {total} answers flagged"
 
 

@@ -12,7 +12,7 @@ from insights.yamlfile import InsightsFileError
 
 def test_nothing_to_an_improvement_question_reads_positive() -> None:
     """'Nothing' to an improvement question reads positive."""
-    for answer in ("Nothing", "nothing, all great", "Can't think of anything", "No, not really"):
+    for answer in ("Nothing", "nothing, all great", "Nothing at all", "No, not really"):
         result = analyse(answer, asks_for="improvement")
         assert result.tone == "positive", answer
         assert result.trivial, answer
@@ -64,9 +64,12 @@ def test_a_nothing_answer_does_not_negate_the_praise_after_it() -> None:
 
 
 def test_criticism_outweighs_politeness() -> None:
-    """A comment that names a problem reads negative even when it is kind about people."""
-    result = analyse("Staff were lovely but I waited 4 hours and nobody told me why")
+    """Several problems outweigh a polite word: the comment reads negative, not mixed."""
+    result = analyse(
+        "Staff were polite but I waited 4 hours, nobody told me why and the toilets were filthy"
+    )
     assert result.tone == "negative"
+    assert not result.mixed
 
 
 def test_clear_praise_and_clear_criticism() -> None:

@@ -64,11 +64,17 @@ def test_phrases_and_synonyms_match() -> None:
 def test_an_answer_can_have_several_themes_led_by_its_opening_topic() -> None:
     """Several themes are allowed; the first is the one the answer opens with."""
     catalogue = parse_catalogue(SMALL)
-    assert themes_of(catalogue, "Bins left out, and a long wait on the phone") == (
-        "Bins",
+    assert themes_of(catalogue, "Bins left out, and a long wait on hold") == ("Bins", "Waiting")
+    assert themes_of(catalogue, "A long wait to report the bin, binmen never came") == (
         "Waiting",
+        "Bins",
     )
-    assert themes_of(catalogue, "A long wait to report the bins") == ("Waiting", "Bins")
+
+
+def test_a_theme_named_once_in_passing_is_not_added() -> None:
+    """After the first theme, another needs two of its words or a phrase, not one in passing."""
+    catalogue = parse_catalogue(SMALL)
+    assert themes_of(catalogue, "Bins left out, I had a wait") == ("Bins",)
 
 
 def test_council_pack_reads_typical_answers() -> None:

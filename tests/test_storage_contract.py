@@ -18,10 +18,12 @@ from storage.models import (
     Action,
     Alert,
     Analysed,
+    CorrectionCount,
     Listener,
     OutgoingMessage,
     PeriodFigures,
 )
+from storage.web_models import AnswerQuery
 from tests.clock import HandClock
 
 BACKENDS = ["sqlite", "postgres"]
@@ -321,6 +323,50 @@ class TestStorageContract:
         await storage.set_stopped(resident.id, True)
         assert await storage.claim_due() == []
 
+    # Corrections ----------------------------------------------------------------------------
+
+    async def test_a_theme_correction_moves_the_answer_once_with_its_tone(
+        self, storage: Storage
+    ) -> None:
+        """A correction changes every reading of the answer's themes, is audited, counts once."""
+        resident = await storage.resident(7, 7)
+        analysed = Analysed(("Staff", "Food"), 0.0, "neutral", (), {"Food": "negative"})
+        answer = NewAnswer("matters", "Q?", "Kind staff, cold food", kind="text", analysed=analysed)
+        await storage.save_turn(_turn(resident.id, None, answer=answer))
+        now = storage.now()
+        span = (now - timedelta(days=1), now + timedelta(days=1))
+        (fact,) = await storage.answers_between(*span)
+        assert fact.answer_id is not None
+        assert (await storage.period_figures(*span)).theme_tones == {
+            "Staff": {"neutral": 1},
+            "Food": {"negative": 1},
+        }
+        done = await storage.correct_theme(fact.answer_id, "Food", "Catering", 42, "Priya")
+        assert done is not None
+        assert (done.themes, done.by_user_id, done.by_name) == (("Staff", "Catering"), 42, "Priya")
+        assert await storage.correct_theme(fact.answer_id, "Food", None, 42, "Priya") is None
+        assert (await storage.period_figures(*span)).theme_tones == {
+            "Staff": {"neutral": 1},
+            "Catering": {"negative": 1},
+        }
+        assert (await storage.answers_between(*span))[0].themes == ("Staff", "Catering")
+        assert (await storage.export_rows())[0].themes == ("Staff", "Catering")
+        assert [q.answer for q in await storage.quote_candidates("Catering", *span)] == [
+            "Kind staff, cold food"
+        ]
+        assert await storage.quote_candidates("Food", *span) == []
+        last = (await storage.audit_log())[-1]
+        assert (last.actor, last.action, last.detail) == (
+            42,
+            "correct theme",
+            {"answer_id": fact.answer_id, "from": "Food", "to": "Catering"},
+        )
+        await storage.forget(resident)
+        assert await storage.correction_counts() == [
+            CorrectionCount("Food", 1, 0),
+            CorrectionCount("Catering", 0, 1),
+        ]
+
     # Promises with several callers at once, and the raw-update and count queries ------------
 
     async def test_concurrent_claimers_never_take_the_same_message(self, storage: Storage) -> None:
@@ -525,3 +571,230 @@ class TestStorageContract:
         ]
         keys = [m.key for m in await storage.claim_due()]
         assert keys == [f"action:{first.id}:planned:{resident.id}"]
+
+    # Safeguarding threads -------------------------------------------------------------------
+
+    async def test_a_thread_is_opened_taken_over_and_closed(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """One open thread per resident and per contact: a second contact takes it over, and a
+        contact opening another thread leaves the first."""
+        first = await storage.resident(111, 111)
+        second = await storage.resident(222, 222)
+        await storage.open_thread(first.id, 820, 8200)
+        thread = await storage.thread_of_resident(first.id)
+        assert thread is not None
+        assert (thread.resident, thread.contact_user_id, thread.contact_chat_id) == (
+            first,
+            820,
+            8200,
+        )
+        assert thread.opened_at == clock.now
+        assert await storage.thread_of_contact(820) == thread
+        await storage.open_thread(first.id, 821, 8210)  # another contact takes over
+        assert await storage.thread_of_contact(820) is None
+        taken = await storage.thread_of_resident(first.id)
+        assert taken is not None
+        assert taken.contact_user_id == 821
+        await storage.open_thread(second.id, 821, 8210)  # and moves on to another resident
+        assert await storage.thread_of_resident(first.id) is None
+        moved = await storage.thread_of_contact(821)
+        assert moved is not None
+        assert moved.resident == second
+        await storage.close_thread(second.id)
+        assert await storage.thread_of_contact(821) is None
+        assert await storage.thread_of_resident(second.id) is None
+
+    async def test_thread_messages_go_to_mydata_and_the_audit_has_no_words(
+        self, storage: Storage
+    ) -> None:
+        """Each message of a thread is in the resident's /mydata; the audit says who and when,
+        never what; /forgetme ends the thread and unnames its audit lines."""
+        resident = await storage.resident(111, 111)
+        await storage.open_thread(resident.id, 820, 820)
+        await storage.keep_thread_message(resident.id, 820, True, "Are you safe tonight?")
+        await storage.keep_thread_message(resident.id, 820, False, "Yes, at my sister's")
+        data = await storage.personal_data(resident)
+        said = data["messages_with_the_safeguarding_team"]
+        assert [(m["from"], m["text"]) for m in said] == [
+            ("the service", "Are you safe tonight?"),
+            ("you", "Yes, at my sister's"),
+        ]
+        assert all(isinstance(m["at"], str) for m in said)
+        assert json.loads(json.dumps(data)) == data
+        entries = await storage.audit_log()
+        assert [(e.actor, e.action, e.detail) for e in entries] == [
+            (
+                820,
+                "safeguarding thread message",
+                {"resident": resident.pseudonym, "from": "the contact"},
+            ),
+            (
+                0,
+                "safeguarding thread message",
+                {"resident": resident.pseudonym, "from": "the resident"},
+            ),
+        ]
+        assert "safe" not in json.dumps([e.detail for e in entries])
+        await storage.forget(resident)
+        assert await storage.thread_of_contact(820) is None
+        assert {e.detail["resident"] for e in await storage.audit_log()} == {
+            "a resident whose data was deleted at their request"
+        }
+
+    async def test_a_resident_is_found_by_pseudonym_in_any_case(self, storage: Storage) -> None:
+        """Staff type a pseudonym as they see it, in any case, with stray spaces."""
+        resident = await storage.resident(111, 111)
+        typed = "  " + resident.pseudonym.upper().replace(" ", "   ") + " "
+        assert await storage.resident_named(typed) == resident
+        assert await storage.resident_named("nobody at all") is None
+
+    # Dashboard ------------------------------------------------------------------------------
+
+    async def test_a_sign_in_link_is_spent_once_and_expires(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """A link opens one session, once; an expired link opens none."""
+        await storage.create_sign_in_link("link", 820, clock.now + timedelta(minutes=15))
+        await storage.create_sign_in_link("late", 820, clock.now + timedelta(minutes=15))
+        assert await storage.sign_in_link_open("link")
+        assert not await storage.sign_in_link_open("unknown")
+        until = clock.now + timedelta(hours=8)
+        spent = await asyncio.gather(
+            storage.spend_sign_in_link("link", "session-a", until),
+            storage.spend_sign_in_link("link", "session-b", until),
+        )
+        assert sorted(spent, key=str) == [820, None]
+        assert not await storage.sign_in_link_open("link")
+        opened = "session-a" if spent[0] == 820 else "session-b"
+        session = await storage.web_session(opened)
+        assert session is not None
+        assert (session.telegram_user_id, session.started_at, session.expires_at) == (
+            820,
+            clock.now,
+            until,
+        )
+        clock.now += timedelta(minutes=16)
+        assert not await storage.sign_in_link_open("late")
+        assert await storage.spend_sign_in_link("late", "session-c", until) is None
+        assert await storage.web_session("session-c") is None
+        clock.now = until
+        assert await storage.web_session(opened) is None  # the session expired too
+
+    async def test_sessions_end_on_sign_out_and_when_staff_are_removed(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Signing out ends one session; removing a member of staff ends all of theirs."""
+        until = clock.now + timedelta(hours=8)
+        for n, user in enumerate((820, 820, 820, 821)):
+            await storage.create_sign_in_link(f"link-{n}", user, until)
+            assert await storage.spend_sign_in_link(f"link-{n}", f"session-{n}", until) == user
+        await storage.end_web_session("session-0")
+        assert await storage.web_session("session-0") is None
+        assert await storage.end_web_sessions(820) == 2
+        assert await storage.end_web_sessions(820) == 0
+        assert [await storage.web_session(f"session-{n}") for n in (1, 2)] == [None, None]
+        other = await storage.web_session("session-3")
+        assert other is not None
+        assert other.telegram_user_id == 821
+
+    async def test_find_answers_filters_and_pages_newest_first(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Answers by theme, flow, step, tone, time and words (any case, literally), risky ones
+        only when asked, newest first, a page at a time with the number that match."""
+        start = clock.now
+        said = (
+            ("The bins are 100% late", ("waste",), "negative", ()),
+            ("Lovely park", ("parks",), "positive", ()),
+            ("bins_again and the park", ("waste", "parks"), "neutral", ()),
+            ("I am not safe", ("waste",), "negative", ("harm",)),
+        )
+        for n, (text, themes, tone, risk) in enumerate(said):
+            resident = await storage.resident(100 + n, 100 + n)
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    None,
+                    flow_id="parks" if n == 1 else "what-matters",
+                    answer=NewAnswer(
+                        "matters",
+                        "Q?",
+                        text,
+                        kind="text",
+                        analysed=Analysed(themes, 0.0, tone, ()),
+                        safeguarding=risk,
+                    ),
+                )
+            )
+            clock.now += timedelta(hours=1)
+
+        async def found(query: AnswerQuery, **page: int | None) -> tuple[list[str], int]:
+            result = await storage.find_answers(query, **page)  # type: ignore[arg-type]
+            return [fact.answer for fact in result.answers], result.total
+
+        assert await found(AnswerQuery()) == (
+            ["bins_again and the park", "Lovely park", "The bins are 100% late"],
+            3,
+        )
+        assert (await found(AnswerQuery(with_held_back=True)))[1] == 4
+        assert await found(AnswerQuery(theme="waste")) == (
+            ["bins_again and the park", "The bins are 100% late"],
+            2,
+        )
+        assert await found(AnswerQuery(flow="parks")) == (["Lovely park"], 1)
+        assert await found(AnswerQuery(step="nothing")) == ([], 0)
+        assert await found(AnswerQuery(tone="negative", with_held_back=True)) == (
+            ["I am not safe", "The bins are 100% late"],
+            2,
+        )
+        window = AnswerQuery(start=start + timedelta(hours=1), end=start + timedelta(hours=2))
+        assert await found(window) == (["Lovely park"], 1)
+        assert await found(AnswerQuery(words="BINS")) == (
+            ["bins_again and the park", "The bins are 100% late"],
+            2,
+        )
+        assert await found(AnswerQuery(words="100%")) == (["The bins are 100% late"], 1)
+        assert await found(AnswerQuery(words="s_a")) == (["bins_again and the park"], 1)
+        assert await found(AnswerQuery(), limit=1, offset=1) == (["Lovely park"], 3)
+        assert await found(AnswerQuery(), limit=None, offset=2) == (
+            ["The bins are 100% late"],
+            3,
+        )
+        page = await storage.find_answers(AnswerQuery(theme="parks"), limit=1)
+        assert page.answers[0].answer_id is not None
+        assert page.answers[0].themes == ("waste", "parks")
+
+    async def test_weekly_figures_count_each_week_and_recent_themes(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Each week's residents, answers and tones, of all answers or of one theme, with theme
+        counts in the latest weeks only; an empty week is all zeros."""
+        start = clock.now
+        weeks = [(start + timedelta(weeks=n), start + timedelta(weeks=n + 1)) for n in range(3)]
+        resident = await storage.resident(111, 111)
+        for week, tone, themes in ((0, "negative", ("waste",)), (2, "positive", ("parks",))):
+            clock.now = start + timedelta(weeks=week, hours=1)
+            for _ in range(2):
+                await storage.save_turn(
+                    _turn(
+                        resident.id,
+                        None,
+                        answer=NewAnswer(
+                            "m", "Q?", "words", analysed=Analysed(themes, 0.0, tone, ())
+                        ),
+                    )
+                )
+        figures = await storage.weekly_figures(weeks, themes_in_last=1)
+        assert [(f.start, f.residents, f.answers) for f in figures] == [
+            (weeks[0][0], 1, 2),
+            (weeks[1][0], 0, 0),
+            (weeks[2][0], 1, 2),
+        ]
+        assert figures[0].tones == {"negative": 2, "neutral": 0, "positive": 0}
+        assert figures[1].tones == {"negative": 0, "neutral": 0, "positive": 0}
+        assert [f.themes for f in figures] == [{}, {}, {"parks": 2}]
+        parks = await storage.weekly_figures(weeks, theme="parks")
+        assert [f.answers for f in parks] == [0, 0, 2]
+        assert all(f.themes == {} for f in parks)
+        assert await storage.weekly_figures([]) == []

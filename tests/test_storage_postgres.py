@@ -4,11 +4,12 @@ separate processes' pools, and a server out of reach reported as such."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
-from storage import Storage, StorageUnavailable, open_storage
-from storage.models import OutgoingMessage
+from storage import NewAnswer, Storage, StorageUnavailable, Turn, open_storage
+from storage.models import Analysed, OutgoingMessage
 from storage.postgres import migrations
 from tests.postgres_server import PostgresServer
 
@@ -65,3 +66,30 @@ async def test_a_server_out_of_reach_is_reported_as_unavailable(
         async with open_storage(url):
             pass
     assert "secret" not in str(raised.value)
+
+
+async def test_migration_15_gives_themes_kept_before_it_their_answer_tone(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    """Migration 0015 fills `answer_themes.tone` of older answers with the answer's tone."""
+    database = postgres_url.rsplit("/", 1)[1]
+    async with open_storage(postgres_url) as storage:
+        resident = await storage.resident(7, 7)
+        answer = NewAnswer(
+            "matters", "Q?", "Bins left out", analysed=Analysed(("Bins",), -0.5, "negative", ())
+        )
+        await storage.save_turn(Turn(resident.id, None, "f", 1, "matters", "active", "{}", answer))
+    # Back to how a database at migration 14 looks.
+    postgres_server.query(
+        database,
+        "DROP TABLE theme_corrections; ALTER TABLE answer_themes DROP COLUMN tone;"
+        " DELETE FROM schema_migrations WHERE version = 15",
+    )
+    async with open_storage(postgres_url) as storage:
+        assert await storage.schema_version() == 15
+        now = storage.now()
+        figures = await storage.period_figures(now - timedelta(1), now + timedelta(1))
+    assert figures.theme_tones == {"Bins": {"negative": 1}}
+    assert postgres_server.query(database, "SELECT theme, tone FROM answer_themes") == [
+        "Bins|negative"
+    ]

@@ -13,12 +13,15 @@ from storage.errors import StorageError
 from storage.postgres.actions import PostgresActions
 from storage.postgres.answers import PostgresAnswers
 from storage.postgres.base import PostgresBase, migrations
+from storage.postgres.corrections import PostgresCorrections
 from storage.postgres.flows import PostgresFlows
 from storage.postgres.inbox import PostgresInbox
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.portable import PostgresPortable
 from storage.postgres.residents import PostgresResidents
 from storage.postgres.staff import PostgresStaffAndAudit
+from storage.postgres.threads import PostgresThreads
+from storage.postgres.web import PostgresDashboard
 
 __all__ = ["BACKUP_ADVICE", "PostgresBase", "PostgresStorage", "migrations"]
 
@@ -31,12 +34,15 @@ BACKUP_ADVICE = (
 class PostgresStorage(
     PostgresInbox,
     PostgresActions,
+    PostgresThreads,
+    PostgresCorrections,
     PostgresResidents,
     PostgresAnswers,
     PostgresFlows,
     PostgresStaffAndAudit,
     PostgresOutbox,
     PostgresPortable,
+    PostgresDashboard,
 ):
     """Everything durable, in one PostgreSQL database: residents, sessions, answers, updates,
     flows, the outbox; safe for several workers at once."""

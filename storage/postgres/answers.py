@@ -28,7 +28,7 @@ READABLE_QUOTE = 300
 _FACT_COLUMNS = (
     "r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
     " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases,"
-    " a.safeguarding IS NOT NULL"
+    " a.safeguarding IS NOT NULL, a.id"
 )
 
 
@@ -133,11 +133,14 @@ class PostgresAnswers(PostgresBase):
                 _joined(answer.safeguarding) if answer.safeguarding else None,
             )
             if found and found.themes:
+                # Each theme with the tone of the words about it (else the answer's tone).
                 await conn.execute(
-                    "INSERT INTO answer_themes (answer_id, theme)"
-                    " SELECT $1, theme FROM unnest($2::text[]) AS theme ON CONFLICT DO NOTHING",
+                    "INSERT INTO answer_themes (answer_id, theme, tone)"
+                    " SELECT $1, t.theme, t.tone FROM unnest($2::text[], $3::text[]) AS t (theme,"
+                    " tone) ON CONFLICT DO NOTHING",
                     answer_id,
                     list(found.themes),
+                    [found.theme_tones.get(theme, found.tone) for theme in found.themes],
                 )
             if answer.follow_up_consent is not None:
                 await conn.execute(
@@ -260,9 +263,10 @@ class PostgresAnswers(PostgresBase):
             end,
         )
         themes = await self._fetchall(
-            "SELECT t.theme, COALESCE(a.tone, ''), COUNT(*) FROM answers a"
+            # Each theme's own tone (the words about it), else the answer's.
+            "SELECT t.theme, COALESCE(t.tone, a.tone, '') AS theme_tone, COUNT(*) FROM answers a"
             f" JOIN answer_themes t ON t.answer_id = a.id WHERE {in_span}"
-            " GROUP BY t.theme, a.tone",
+            " GROUP BY t.theme, theme_tone",
             start,
             end,
         )
@@ -356,4 +360,5 @@ def _fact(row: Record) -> AnswerFact:
         tone=row[10],
         key_phrases=_split(row[11]),
         held_back=bool(row[12]),
+        answer_id=row[13],
     )

@@ -104,6 +104,10 @@ class PostgresResidents(PostgresBase):
             "SELECT payload FROM updates WHERE sent_by = $1 ORDER BY update_id",
             resident.telegram_user_id,
         )
+        thread = await self._fetchall(
+            "SELECT at, from_service, text FROM thread_messages WHERE resident_id = $1 ORDER BY id",
+            resident.id,
+        )
         return {
             "you": {
                 "telegram_user_id": resident.telegram_user_id,
@@ -116,6 +120,14 @@ class PostgresResidents(PostgresBase):
             "conversations": [_plain(row) for row in sessions],
             "answers": [_plain(row) for row in answers],
             "messages_as_telegram_sent_them": [json.loads(row[0]) for row in updates],
+            "messages_with_the_safeguarding_team": [
+                {
+                    "at": _stamp(row["at"]),
+                    "from": "the service" if row["from_service"] else "you",
+                    "text": row["text"],
+                }
+                for row in thread
+            ],
         }
 
     async def forget(self, resident: Resident) -> None:
@@ -132,7 +144,7 @@ class PostgresResidents(PostgresBase):
             # The audit log keeps that an alert was raised, no longer about whom.
             await conn.execute(
                 "UPDATE audit_log SET detail = jsonb_set(detail, '{resident}', to_jsonb($1::text))"
-                " WHERE action = 'safeguarding alert' AND detail ->> 'resident' = $2",
+                " WHERE action LIKE 'safeguarding %' AND detail ->> 'resident' = $2",
                 "a resident whose data was deleted at their request",
                 resident.pseudonym,
             )

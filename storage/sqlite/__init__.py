@@ -16,12 +16,15 @@ from storage.clock import Clock, utc_now
 from storage.sqlite.actions import SQLiteActions
 from storage.sqlite.answers import SQLiteAnswers
 from storage.sqlite.base import SQLiteBase, migrations
+from storage.sqlite.corrections import SQLiteCorrections
 from storage.sqlite.flows import SQLiteFlows
 from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
 from storage.sqlite.portable import SQLitePortable
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
+from storage.sqlite.threads import SQLiteThreads
+from storage.sqlite.web import SQLiteDashboard
 
 __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc_now"]
 
@@ -29,12 +32,15 @@ __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc
 class SQLiteStorage(
     SQLiteInbox,
     SQLiteActions,
+    SQLiteThreads,
+    SQLiteCorrections,
     SQLiteResidents,
     SQLiteAnswers,
     SQLiteFlows,
     SQLiteStaffAndAudit,
     SQLiteOutbox,
     SQLitePortable,
+    SQLiteDashboard,
 ):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
 

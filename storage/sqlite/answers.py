@@ -134,9 +134,13 @@ class SQLiteAnswers(SQLiteBase):
                 ),
             )
             if found and found.themes:
+                # Each theme with the tone of the words about it (else the answer's tone).
                 await db.executemany(
-                    "INSERT OR IGNORE INTO answer_themes (answer_id, theme) VALUES (?, ?)",
-                    [(cursor.lastrowid, theme) for theme in found.themes],
+                    "INSERT OR IGNORE INTO answer_themes (answer_id, theme, tone) VALUES (?, ?, ?)",
+                    [
+                        (cursor.lastrowid, theme, found.theme_tones.get(theme, found.tone))
+                        for theme in found.themes
+                    ],
                 )
             if answer.follow_up_consent is not None:
                 await db.execute(
@@ -237,7 +241,7 @@ class SQLiteAnswers(SQLiteBase):
         rows = await self._fetchall(
             "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
             " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases,"
-            " a.safeguarding IS NOT NULL FROM answers a"
+            " a.safeguarding IS NOT NULL, a.id FROM answers a"
             " JOIN residents r ON r.id = a.resident_id"
             " WHERE a.answered_at >= ? AND a.answered_at < ? ORDER BY a.answered_at, a.id",
             (_stamp(start), _stamp(end)),
@@ -257,9 +261,10 @@ class SQLiteAnswers(SQLiteBase):
         )
         themes = await self._fetchall(
             # The week's answers first (by time), then their themes (by key).
-            "SELECT t.theme, COALESCE(a.tone, ''), COUNT(*) FROM answers a"
+            # Each theme's own tone (the words about it), else the answer's.
+            "SELECT t.theme, COALESCE(t.tone, a.tone, '') AS theme_tone, COUNT(*) FROM answers a"
             f" CROSS JOIN answer_themes t ON t.answer_id = a.id WHERE {in_span}"
-            " GROUP BY t.theme, a.tone",
+            " GROUP BY t.theme, theme_tone",
             span,
         )
         scales = await self._fetchall(
@@ -303,7 +308,7 @@ class SQLiteAnswers(SQLiteBase):
         rows = await self._fetchall(
             "SELECT r.pseudonym, a.flow_id, a.step_id, a.question, a.kind, a.answer, a.number,"
             " a.answered_at, a.themes, a.sentiment, a.tone, a.key_phrases,"
-            " a.safeguarding IS NOT NULL"
+            " a.safeguarding IS NOT NULL, a.id"
             " FROM answer_themes t JOIN answers a ON a.id = t.answer_id"
             " JOIN residents r ON r.id = a.resident_id"
             " WHERE t.theme = ? AND a.answered_at >= ? AND a.answered_at < ?"
@@ -355,4 +360,5 @@ def _fact(row: sqlite3.Row) -> AnswerFact:
         tone=row[10],
         key_phrases=_split(row[11]),
         held_back=bool(row[12]),
+        answer_id=row[13],
     )

@@ -162,12 +162,12 @@ class SQLiteBase:
         self, db: aiosqlite.Connection, messages: Iterable[OutgoingMessage]
     ) -> int:
         now = _stamp(self._clock())
-        added = 0
-        for message in messages:
-            cursor = await db.execute(
-                "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
-                " attachment, created_at, not_before, resident_id, markup, priority)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # One statement for the lot: a broadcast or an action can queue thousands at once.
+        cursor = await db.executemany(
+            "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
+            " attachment, created_at, not_before, resident_id, markup, priority)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     message.key,
                     message.chat_id,
@@ -180,7 +180,8 @@ class SQLiteBase:
                     message.resident_id,
                     message.markup,
                     message.priority,
-                ),
-            )
-            added += cursor.rowcount
-        return added
+                )
+                for message in messages
+            ],
+        )
+        return max(cursor.rowcount, 0)

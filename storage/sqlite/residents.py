@@ -108,6 +108,10 @@ class SQLiteResidents(SQLiteBase):
             f"SELECT payload FROM updates WHERE {_SENT_BY} = ? ORDER BY update_id",
             (resident.telegram_user_id,),
         )
+        thread = await self._fetchall(
+            "SELECT at, from_service, text FROM thread_messages WHERE resident_id = ? ORDER BY id",
+            (resident.id,),
+        )
         return {
             "you": {
                 "telegram_user_id": resident.telegram_user_id,
@@ -120,6 +124,14 @@ class SQLiteResidents(SQLiteBase):
             "conversations": [dict(row) for row in sessions],
             "answers": [dict(row) for row in answers],
             "messages_as_telegram_sent_them": [json.loads(row[0]) for row in updates],
+            "messages_with_the_safeguarding_team": [
+                {
+                    "at": row["at"],
+                    "from": "the service" if row["from_service"] else "you",
+                    "text": row["text"],
+                }
+                for row in thread
+            ],
         }
 
     async def forget(self, resident: Resident) -> None:
@@ -134,7 +146,8 @@ class SQLiteResidents(SQLiteBase):
             # The audit log keeps that an alert was raised, no longer about whom.
             await db.execute(
                 "UPDATE audit_log SET detail = json_set(detail, '$.resident', ?)"
-                " WHERE action = 'safeguarding alert' AND json_extract(detail, '$.resident') = ?",
+                " WHERE action LIKE 'safeguarding %'"
+                " AND json_extract(detail, '$.resident') = ?",
                 ("a resident whose data was deleted at their request", resident.pseudonym),
             )
             await db.execute(

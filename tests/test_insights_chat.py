@@ -1,0 +1,50 @@
+"""Comments written the way residents type in a chat: normalised, then read like any other."""
+
+import pytest
+
+from insights import Analyser, Tone, shipped_catalogue
+from insights.text import clean, tokenize
+from tests.chat_examples import CHAT_COMMENTS
+
+COUNCIL = Analyser(shipped_catalogue("council"))
+
+
+def words(text: str) -> list[str]:
+    """The words the analysis reads in a text."""
+    return [token.lower for token in tokenize(clean(text)) if token.kind == "word"]
+
+
+def test_text_speak_is_said_in_full() -> None:
+    """'ppl', 'nite', 'wks', 'no1', 'u' and 'cant' are read as the words they stand for."""
+    assert words("ppl dealing every nite") == ["people", "dealing", "every", "night"]
+    assert words("lift broke 3 wks no1 came") == ["lift", "broke", "weeks", "no", "one", "came"]
+    assert words("cant u sort it") == ["can", "not", "you", "sort", "it"]
+    assert words("wont b4 thx") == ["will", "not", "before", "thanks"]
+
+
+def test_held_down_letters_and_repeated_punctuation_are_calmed() -> None:
+    """'soooo goood!!!' reads as 'so good', with one clause break."""
+    tokens = tokenize(clean("soooo goood!!!"))
+    assert [t.lower for t in tokens] == ["so", "good", "!!!"]
+    assert tokens[-1].kind == "stop"
+
+
+@pytest.mark.parametrize(("comment", "theme", "tone"), CHAT_COMMENTS)
+def test_chat_style_comments_get_their_theme_and_tone(comment: str, theme: str, tone: Tone) -> None:
+    """A comment typed chat-style gets the theme and tone a person would give it."""
+    result = COUNCIL.analyse(comment)
+    assert result.themes[:1] == (theme,), result.themes
+    assert result.tone == tone
+
+
+def test_a_theme_needs_the_words_that_make_it() -> None:
+    """A repair that took weeks is Repairs, not contact, just because someone waited."""
+    assert COUNCIL.analyse("lift broke 3 wks no1 came").themes == ("Repairs",)
+    assert COUNCIL.analyse("waited 6 weeks for the boiler repair").themes == ("Repairs",)
+
+
+def test_a_word_in_passing_does_not_add_a_theme() -> None:
+    """'outside the shops' places a complaint about dealing; it is not about the shops."""
+    assert COUNCIL.analyse("ppl dealing outside the shops every nite").themes == (
+        "Antisocial behaviour and safety",
+    )
