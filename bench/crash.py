@@ -153,16 +153,18 @@ async def run(
     up: tuple[float, float] = (0.3, 2.5),
     reply_timeout: float = 60.0,
     bursts: int = 0,
+    database: str | None = None,
 ) -> Outcome:
-    """The crash run on a fresh database in `workdir`; the server `tg` must be started."""
+    """The crash run on a fresh database (a SQLite file in `workdir`, or the empty one named by
+    `database`, e.g. a PostgreSQL URL); the server `tg` must be started."""
     from storage import open_storage
     from tests.running_bot import BotProcess, settings_for
 
     rng = random.Random(seed)
-    database = workdir / "crash.db"
+    database = database or str(workdir / "crash.db")
     async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
-    process = BotProcess(tg, settings_for(tg, database))
+    process = BotProcess(tg, settings_for(tg, database), log=workdir / "crash.log")
     outcome = Outcome()
     people = [
         Person(tg.resident(FIRST_RESIDENT + n), outcome, random.Random(rng.random()))
@@ -203,10 +205,10 @@ async def run(
     return outcome
 
 
-async def _exported(database: Path) -> tuple[Counter[str], list[str]]:
+async def _exported(database: str) -> tuple[Counter[str], list[str]]:
     """The answers `whatmatters export --format jsonl --as-written` prints, counted by text."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
-    env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=str(database))
+    env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=database)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -244,6 +246,7 @@ async def _main(args: argparse.Namespace) -> int:
                 rounds=args.rounds,
                 seed=args.seed,
                 bursts=args.bursts,
+                database=args.database,
             )
     print(
         f"crash run: {args.residents} residents, {args.rounds} rounds, seed {args.seed}"
@@ -270,6 +273,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--keep", type=Path, help="keep the database and the bot's log in this folder"
+    )
+    parser.add_argument(
+        "--database", help="an empty database to run on, e.g. postgresql://user@host/db"
     )
     parser.add_argument(
         "--bursts", type=int, default=0, help="sendMessage calls failing (5xx) at each restart"

@@ -23,13 +23,13 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot import cli_actions, cli_web
+from bot import cli_actions, cli_db, cli_web
 from bot.settings import Settings, explain, misspelt
 from conversations.loader import FlowFileError, check_flow_file
 from conversations.model import Flow
 from insights import SafeguardingList, Signal
 from insights.yamlfile import InsightsFileError
-from storage import ExportRow, Flows, Storage, open_storage
+from storage import ExportRow, Flows, Storage, StorageError, open_storage
 
 EXPORT_COLUMNS = (
     "resident",
@@ -156,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, metavar="FILE")
 
     cli_actions.add_parser(commands)
+    cli_db.add_parser(commands)
     cli_web.add_parser(commands)
     export = commands.add_parser("export", help="every answer, one row each")
     export.add_argument(
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sends and settings.bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    problem = _database_problem(args, settings.database)
+    problem = _database_problem(args, settings.sqlite_file)
     if problem is not None:
         print(f"whatmatters: {problem}", file=sys.stderr)
         return 1
@@ -217,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _backup,
         "restore": _restore,
         "actions": cli_actions.run,
+        "db": cli_db.run,
         "web": cli_web.run,
     }
     try:
@@ -242,16 +244,19 @@ def _uses_database(args: argparse.Namespace) -> bool:
         return False
     if args.command == "try":
         return bool(args.keep)
+    if args.command == "db" and args.db_command == "copy":
+        return False  # it names its own databases
     return not (args.command == "flows" and args.flows_command in ("validate", "schema"))
 
 
-def _database_problem(args: argparse.Namespace, database: Path) -> str | None:
+def _database_problem(args: argparse.Namespace, database: Path | None) -> str | None:
     """What stops the command from opening the database, in one line (None: nothing).
 
     Checked before storage opens it, so that a wrong WHATMATTERS_DATABASE is a sentence rather
     than a traceback, and a command that only reads never leaves an empty database or folder.
+    A PostgreSQL database (None here) answers for itself when storage connects.
     """
-    if not _uses_database(args):
+    if database is None or not _uses_database(args):
         return None
     where = f"the database {database} (WHATMATTERS_DATABASE)"
     if _reads_only(args):
@@ -362,8 +367,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _running_lock(settings: Settings) -> TextIO | None:
-    """Hold a lock beside the database while the bot runs (None: another bot holds it)."""
-    path = Path(f"{settings.database}.running")
+    """Hold a lock beside the database while the bot runs (None: another bot holds it).
+
+    PostgreSQL has no file beside it, and welcomes several workers: nothing to hold there."""
+    if settings.sqlite_file is None:
+        return Path(os.devnull).open("w")
+    path = Path(f"{settings.sqlite_file}.running")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("w")
     try:
@@ -438,7 +447,11 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
         async with open_storage(settings.database) as storage:
             await storage.backup(args.file)
 
-    asyncio.run(copy())
+    try:
+        asyncio.run(copy())
+    except StorageError as error:
+        print(f"whatmatters: {error}", file=sys.stderr)
+        return 1
     print(f"{settings.database} copied to {args.file}")
     return 0
 
@@ -470,7 +483,7 @@ def _try(args: argparse.Namespace, settings: Settings) -> int:
     if args.keep:
         return asyncio.run(chat_in_terminal(settings, args.flow_id))
     with tempfile.TemporaryDirectory() as folder:
-        throwaway = settings.model_copy(update={"database": Path(folder) / "try.db"})
+        throwaway = settings.model_copy(update={"database": str(Path(folder) / "try.db")})
         return asyncio.run(chat_in_terminal(throwaway, args.flow_id, throwaway=True))
 
 

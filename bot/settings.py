@@ -22,6 +22,7 @@ from insights import (
     load_safeguarding,
     shipped_safeguarding,
 )
+from storage import is_postgresql, sqlite_path
 
 THEME_PACKS = ("council", "health")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -118,7 +119,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str | None = None
-    database: Path = Path("whatmatters.db")
+    # A SQLite file (or sqlite:///path), or a postgresql://user@host:port/db URL, kept as written.
+    database: str = "whatmatters.db"
     admins: UserIds = Field(default_factory=list)
     timezone: str = "Europe/London"
     digest_schedule: str = "mon 09:00"
@@ -190,6 +192,16 @@ class Settings(BaseSettings):
                 " nor a theme catalogue file"
             )
         return value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file the database setting names; None when it is PostgreSQL."""
+        return None if is_postgresql(self.database) else sqlite_path(self.database)
 
     @property
     def file_url(self) -> str:
@@ -278,6 +290,11 @@ def explain(error: ValidationError) -> list[str]:
     return lines
 
 
+# WHATMATTERS_ names that are no setting yet no mistake: switches of the test suite (CI exports
+# WHATMATTERS_REQUIRE_POSTGRES for every command it runs).
+NOT_SETTINGS = frozenset({"WHATMATTERS_REQUIRE_POSTGRES", "WHATMATTERS_SCREENSHOTS"})
+
+
 def misspelt(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
     """A warning for each WHATMATTERS_ name, in the environment or the .env file, that is no
     setting (a typing mistake would otherwise be silently ignored), naming the closest one."""
@@ -288,7 +305,7 @@ def misspelt(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
             found.setdefault(name, str(env_file))
     warnings = []
     for name, where in found.items():
-        if not name.upper().startswith(PREFIX) or name.upper() in known:
+        if not name.upper().startswith(PREFIX) or name.upper() in (*known, *NOT_SETTINGS):
             continue
         # Compared without the prefix, which every name shares and would make all look alike.
         fields = [known_name.removeprefix(PREFIX) for known_name in known]

@@ -14,7 +14,7 @@ from services import build_services
 from services.conversation import Conversations
 from services.library import UnknownFlow
 from services.safeguarding import Safeguard
-from storage import Resident
+from storage import Resident, shown
 
 # The terminal resident is not a Telegram user; Telegram user ids are all positive.
 TERMINAL_USER_ID = 0
@@ -71,7 +71,7 @@ async def chat_in_terminal(
     throwaway: bool = False,
 ) -> int:
     """Chat with a flow until it ends or the person types /quit (or presses Ctrl-D)."""
-    database = settings.database
+    database = shown(settings.database)  # a URL's password is not printed
     async with build_services(settings) as services:
         storage = services.storage
         # Residents' side only: the help a sign of risk brings is shown, nobody is alerted.

@@ -1,7 +1,9 @@
 """Everything durable: residents under pseudonyms, sessions, answers, raw updates and flows.
 
 The rest of the code sees the Protocols of `storage.interfaces` and the records of
-`storage.models`; `open_storage` picks the backend from the database's URL or path.
+`storage.models`; `open_storage` picks the backend from the database's URL or path: a file
+(or `sqlite:///path`) is SQLite, `postgresql://user@host:port/db` is PostgreSQL (asyncpg,
+imported only when such a URL is opened).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from storage.interfaces import (
     Flows,
     Inbox,
     OutboxQueue,
+    Portable,
     Residents,
     StaffAndAudit,
     Storage,
@@ -47,6 +50,7 @@ __all__ = [
     "Inbox",
     "NewAnswer",
     "OutboxQueue",
+    "Portable",
     "RecordedUpdate",
     "Resident",
     "Residents",
@@ -59,21 +63,28 @@ __all__ = [
     "Threads",
     "Turn",
     "UpdateStatus",
+    "is_postgresql",
     "open_storage",
     "restore",
+    "shown",
+    "sqlite_path",
     "utc_now",
 ]
 
-_POSTGRESQL = ("postgresql:", "postgres:")
+_POSTGRESQL = ("postgresql://", "postgres://")
 _SQLITE = "sqlite:///"
 
 
-def _sqlite_path(url_or_path: str | Path) -> Path:
-    """The SQLite file a database setting names; PostgreSQL URLs are refused for now."""
-    # A Path collapses the URL's "//", so the scheme is all that is looked at.
+def is_postgresql(url_or_path: str | Path) -> bool:
+    """Whether a database setting names a PostgreSQL database (rather than a SQLite file)."""
+    return str(url_or_path).startswith(_POSTGRESQL)
+
+
+def sqlite_path(url_or_path: str | Path) -> Path:
+    """The SQLite file a database setting names (StorageError for anything else)."""
     text = str(url_or_path)
-    if text.startswith(_POSTGRESQL):
-        raise StorageError("PostgreSQL support is not built yet")
+    if is_postgresql(text):
+        raise StorageError(f"{text.partition('://')[0]} is not a SQLite file")
     if text.startswith(_SQLITE):
         return Path(text.removeprefix(_SQLITE))
     if "://" in text:
@@ -81,19 +92,39 @@ def _sqlite_path(url_or_path: str | Path) -> Path:
     return Path(url_or_path)
 
 
+def shown(url_or_path: str | Path) -> str:
+    """A database setting fit to print: a URL's password left out."""
+    text = str(url_or_path)
+    scheme, found, rest = text.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not found or not at:
+        return text
+    return f"{scheme}://{credentials.partition(':')[0]}@{place}"
+
+
 def open_storage(url_or_path: str | Path, *, clock: Clock = utc_now) -> Storage:
-    """Storage for a database setting: a file path (or `sqlite:///path`) means SQLite.
+    """Storage for a database setting: a file path (or `sqlite:///path`) means SQLite, a
+    `postgresql://` URL means PostgreSQL.
 
     Not yet connected: use it as an async context manager, or call `open` and `close`.
     """
-    return SQLiteStorage(_sqlite_path(url_or_path), clock=clock)
+    if is_postgresql(url_or_path):
+        from storage.postgres import PostgresStorage
+
+        return PostgresStorage(str(url_or_path), clock=clock)
+    return SQLiteStorage(sqlite_path(url_or_path), clock=clock)
 
 
 def restore(backup: Path, database: str | Path) -> None:
     """Put a backup file back in place of the database (the bot must not be running).
 
-    A file that is not a sound whatmatters database changes nothing (ValueError).
+    A file that is not a sound whatmatters database changes nothing (ValueError); so does a
+    PostgreSQL database, which pg_restore puts back.
     """
+    if is_postgresql(database):
+        from storage.postgres import BACKUP_ADVICE
+
+        raise ValueError(BACKUP_ADVICE)
     from storage.sqlite import restore as restore_sqlite
 
-    restore_sqlite(backup, _sqlite_path(database))
+    restore_sqlite(backup, sqlite_path(database))

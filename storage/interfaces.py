@@ -1,15 +1,17 @@
 """What the rest of the code may ask of storage: one Protocol per part, and `Storage`, all of them.
 
-Every backend (today SQLite, `storage.sqlite`) implements all of them; callers are typed against
-the narrowest one they use. Records in and out are the frozen dataclasses of `storage.models`;
-errors are those of `storage.errors`. Each docstring says what every implementation must promise:
-what is atomic, which key makes a call idempotent, and in what order results come. The contract
-suite in `tests/test_storage_contract.py` checks these promises against each backend.
+Every backend (SQLite, `storage.sqlite`; PostgreSQL, `storage.postgres`) implements all of them;
+callers are typed against the narrowest one they use. Records in and out are the frozen
+dataclasses of `storage.models`; errors are those of `storage.errors`. Each docstring says what
+every implementation must promise: what is atomic, which key makes a call idempotent, and in what
+order results come. The contract suite in `tests/test_storage_contract.py` checks these
+promises against each backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +47,7 @@ from storage.models import (
     Turn,
     WaitingSession,
 )
+from storage.tables import Table
 from storage.web_models import AnswerPage, AnswerQuery, WebSession, WeekFigures
 
 
@@ -479,6 +482,39 @@ class Actions(Protocol):
         ...
 
 
+# Puts one batch of rows (plain values, in the table's column order) into a table being loaded.
+Loader = Callable[[Table, Sequence[tuple[Any, ...]]], Awaitable[None]]
+
+
+class Portable(Protocol):
+    """A whole installation, table by table (`storage.tables.TABLES`), for `whatmatters db`.
+
+    Rows travel as plain Python values (see `storage.tables`), so any backend can be copied into
+    any other. `loading` is one transaction: a copy lands whole or not at all, and ids are kept
+    (a backend that numbers rows itself carries on after the highest id copied).
+    """
+
+    async def schema_version(self) -> int:
+        """The number of the latest migration applied."""
+        ...
+
+    async def table_names(self) -> set[str]:
+        """The tables of whatmatters' data in the database (not the migrations' own)."""
+        ...
+
+    async def row_counts(self) -> dict[str, int]:
+        """How many rows each table of `TABLES` holds."""
+        ...
+
+    def rows(self, table: Table, batch: int = 2000) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row of a table, in batches, in the order of its key."""
+        ...
+
+    def loading(self) -> AbstractAsyncContextManager[Loader]:
+        """A transaction to load copied rows in; committed when the block ends without error."""
+        ...
+
+
 class Threads(Protocol):
     """A safeguarding contact and a resident writing to each other through the bot.
 
@@ -602,6 +638,7 @@ class Storage(
     StaffAndAudit,
     OutboxQueue,
     Actions,
+    Portable,
     Threads,
     Dashboard,
     Corrections,
@@ -631,5 +668,6 @@ class Storage(
     ) -> None: ...
 
     async def backup(self, target: Path) -> None:
-        """A consistent copy of the whole database, taken while the bot goes on."""
+        """A consistent copy of the whole database, taken while the bot goes on (a backend
+        that has its own tools for this, PostgreSQL's pg_dump, says so: StorageError)."""
         ...

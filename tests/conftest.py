@@ -1,8 +1,12 @@
-"""Fixtures shared by the tests: the local Bot API server and the real bot polling it."""
+"""Fixtures shared by the tests: the local Bot API server, the real bot polling it, and a real
+PostgreSQL server started from the machine's binaries."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 from storage import Storage, open_storage
 from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram
+from tests.postgres_server import REQUIRE, TEMPLATE, PostgresServer, binaries
 from tests.running_bot import RunningBot, settings_for
 
 # The Telegram user id of the admin in tests that need one.
@@ -64,13 +69,53 @@ def clock() -> HandClock:
     return HandClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
+async def _migrate(url: str) -> None:
+    async with open_storage(url):
+        pass
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run, with a migrated template database; skipped where
+    PostgreSQL is not installed (a failure when WHATMATTERS_REQUIRE_POSTGRES=1, as in CI)."""
+    folder = binaries()
+    if folder is None:
+        reason = "PostgreSQL is not installed here (no initdb, pg_ctl and psql found)"
+        if os.environ.get(REQUIRE) == "1":
+            pytest.fail(f"{reason}, and {REQUIRE}=1 asks for it", pytrace=False)
+        pytest.skip(reason)
+    server = PostgresServer(folder)
+    try:
+        server.start()
+        server.sql(f"CREATE DATABASE {TEMPLATE}")
+        # In a thread of its own: this may be set up from inside a test's running event loop.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(lambda: asyncio.run(_migrate(server.url(TEMPLATE)))).result(60)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for the test (dropped afterwards)."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop(url)
+
+
 @pytest.fixture
 async def storage(
     request: pytest.FixtureRequest, tmp_path: Path, clock: HandClock
 ) -> AsyncIterator[Storage]:
-    """An open, empty storage of the backend named by the test's parameter ("sqlite" today)."""
+    """An open, empty storage of the backend named by the test's parameter ("sqlite" or
+    "postgres")."""
     backend = getattr(request, "param", "sqlite")
-    if backend != "sqlite":
+    if backend == "sqlite":
+        where = str(tmp_path / "contract.db")
+    elif backend == "postgres":
+        where = request.getfixturevalue("postgres_url")
+    else:
         raise ValueError(f"no such storage backend in the tests: {backend}")
-    async with open_storage(tmp_path / "contract.db", clock=clock) as opened:
+    async with open_storage(where, clock=clock) as opened:
         yield opened

@@ -22,14 +22,14 @@ from tests.fake_telegram import FakeTelegram, Resident, SentMessage
 REPO = Path(__file__).resolve().parent.parent
 
 
-def settings_for(tg: FakeTelegram, database: Path, **changes: Any) -> Settings:
+def settings_for(tg: FakeTelegram, database: Path | str, **changes: Any) -> Settings:
     """Settings that point the bot at the local server and a test database (no .env read)."""
     return Settings(
         _env_file=None,
         bot_token=SecretStr(tg.token),
         api_base_url=tg.base_url,
         api_file_url=tg.base_file_url,
-        database=database,
+        database=str(database),
         **changes,
     )
 
@@ -91,7 +91,7 @@ class RunningBot:
 class BotProcess:
     """The bot as a separate `whatmatters run` process, so a test can kill it with SIGKILL."""
 
-    def __init__(self, tg: FakeTelegram, settings: Settings) -> None:
+    def __init__(self, tg: FakeTelegram, settings: Settings, log: Path | None = None) -> None:
         self.tg = tg
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
         self.env.update(
@@ -99,11 +99,11 @@ class BotProcess:
             WHATMATTERS_BOT_TOKEN=tg.token,
             WHATMATTERS_API_BASE_URL=settings.api_base_url,
             WHATMATTERS_API_FILE_URL=settings.file_url,
-            WHATMATTERS_DATABASE=str(settings.database),
+            WHATMATTERS_DATABASE=settings.database,
             WHATMATTERS_ADMINS=",".join(str(admin) for admin in settings.admins),
             WHATMATTERS_TIMEZONE=settings.timezone,
         )
-        self.log = Path(settings.database).with_suffix(".log")
+        self.log = log or Path(settings.database).with_suffix(".log")
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109

@@ -6,15 +6,27 @@ to BACKENDS and a branch to the `storage` fixture in conftest.py.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 
 from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
-from storage.models import URGENT, Analysed, CorrectionCount, OutgoingMessage
+from storage.models import (
+    URGENT,
+    Action,
+    Alert,
+    Analysed,
+    CorrectionCount,
+    Listener,
+    OutgoingMessage,
+    PeriodFigures,
+)
+from storage.web_models import AnswerQuery
 from tests.clock import HandClock
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 def _turn(resident_id: int, session_id: int | None, **changes: object) -> Turn:
@@ -356,10 +368,434 @@ class TestStorageContract:
             CorrectionCount("Catering", 0, 1),
         ]
 
+    # Promises with several callers at once, and the raw-update and count queries ------------
 
-def test_a_postgresql_url_is_refused_clearly() -> None:
-    """Until its backend is built, a PostgreSQL URL says so instead of making a file."""
-    from storage import open_storage
+    async def test_concurrent_claimers_never_take_the_same_message(self, storage: Storage) -> None:
+        """Four senders claiming at once each get different messages, every chat in order."""
+        chats = range(100, 112)
+        await storage.enqueue([_message(f"m:{chat}:{n}", chat) for n in range(8) for chat in chats])
+        claimed: list[str] = []
 
-    with pytest.raises(StorageError, match="PostgreSQL support is not built yet"):
-        open_storage("postgresql://whatmatters@localhost:5432/whatmatters")
+        async def sender() -> None:
+            idle = 0
+            for _ in range(200):  # bounded: 96 messages go in far fewer rounds
+                batch = await storage.claim_due(limit=5)
+                if not batch:
+                    idle += 1
+                    if idle > 20:
+                        return
+                    await asyncio.sleep(0.001)
+                    continue
+                idle = 0
+                for message in batch:
+                    claimed.append(message.key)
+                    await storage.mark_sent(message.id)
+
+        await asyncio.wait_for(asyncio.gather(*(sender() for _ in range(4))), 60)
+        assert sorted(claimed) == sorted(f"m:{chat}:{n}" for n in range(8) for chat in chats)
+        for chat in chats:
+            mine = [key for key in claimed if key.startswith(f"m:{chat}:")]
+            assert mine == [f"m:{chat}:{n}" for n in range(8)]
+
+    async def test_two_residents_made_at_once_are_one(self, storage: Storage) -> None:
+        """The same Telegram user arriving twice at once is made into one resident."""
+        first, second = await asyncio.gather(storage.resident(111, 111), storage.resident(111, 111))
+        assert first == second
+
+    async def test_an_invite_redeemed_twice_at_once_joins_one(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Of two redemptions of one code at the same moment, exactly one joins."""
+        await storage.create_invite("CODE", 900, clock.now + timedelta(days=1))
+        joined = await asyncio.gather(
+            storage.redeem_invite("CODE", 820, 820, "Priya"),
+            storage.redeem_invite("CODE", 821, 821, "Tom"),
+        )
+        assert sum(member is not None for member in joined) == 1
+        assert len(await storage.staff_members()) == 1
+
+    async def test_a_later_processed_update_from_the_same_sender_means_moved_on(
+        self, storage: Storage
+    ) -> None:
+        """The sender of an update is read from its raw JSON, whatever kind of update it is."""
+        await storage.record_update(1, '{"update_id": 1, "message": {"from": {"id": 111}}}')
+        await storage.record_update(2, '{"update_id": 2, "callback_query": {"from": {"id": 222}}}')
+        await storage.record_update(3, '{"update_id": 3, "edited_message": {"from": {"id": 111}}}')
+        await storage.mark_processed(2)
+        assert await storage.moved_on_since(1) is False
+        await storage.mark_processed(3)
+        assert await storage.moved_on_since(1) is True
+        assert await storage.moved_on_since(2) is False
+
+    async def test_personal_data_holds_the_raw_messages_and_is_plain_json(
+        self, storage: Storage
+    ) -> None:
+        """/mydata gathers a resident's sessions, answers and raw messages, ready for JSON."""
+        resident = await storage.resident(111, 111)
+        await storage.record_update(4, '{"update_id": 4, "message": {"from": {"id": 111}}}')
+        await storage.record_update(5, '{"update_id": 5, "message": {"from": {"id": 222}}}')
+        await storage.save_turn(
+            _turn(resident.id, None, answer=NewAnswer("a", "Q", "The bins"), update_id=4)
+        )
+        data = await storage.personal_data(resident)
+        assert data["messages_as_telegram_sent_them"] == [
+            {"update_id": 4, "message": {"from": {"id": 111}}}
+        ]
+        assert [answer["answer"] for answer in data["answers"]] == ["The bins"]
+        assert [session["step_id"] for session in data["conversations"]] == ["matters"]
+        assert json.loads(json.dumps(data))["you"]["pseudonym_staff_see"] == resident.pseudonym
+
+    async def test_forgetting_keeps_that_an_alert_was_raised_but_not_about_whom(
+        self, storage: Storage
+    ) -> None:
+        """/forgetme rewrites the audit line of an alert about the resident, and drops the alert."""
+        resident = await storage.resident(111, 111)
+        await storage.raise_alert(
+            Alert(
+                (_message(f"safeguarding:{resident.id}:1", 900),),
+                {"resident": resident.pseudonym, "signs": "harm"},
+            )
+        )
+        await storage.forget(resident)
+        (entry,) = await storage.audit_log()
+        assert entry.detail == {
+            "resident": "a resident whose data was deleted at their request",
+            "signs": "harm",
+        }
+        assert await storage.claim_due() == []
+
+    async def test_period_figures_count_tones_themes_scales_and_risk(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """A period's figures count residents, tones, themes by tone, scale averages, held back."""
+        start = clock.now
+        for user, tone, themes in (
+            (1, "negative", ("waste",)),
+            (2, "positive", ("waste", "parks")),
+        ):
+            resident = await storage.resident(user, user)
+            session = await storage.save_turn(
+                _turn(
+                    resident.id,
+                    None,
+                    answer=NewAnswer(
+                        "a",
+                        "Q",
+                        "words",
+                        kind="text",
+                        analysed=Analysed(themes, 0.1, tone, ()),
+                        safeguarding=("harm",) if user == 2 else (),
+                    ),
+                )
+            )
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    session.id,
+                    answer=NewAnswer(
+                        "s", "How happy?", str(user + 2), number=user + 2, kind="scale"
+                    ),
+                )
+            )
+        clock.now += timedelta(hours=1)
+        figures = await storage.period_figures(start, clock.now)
+        assert (figures.residents, figures.answers, figures.held_back) == (2, 4, 1)
+        assert figures.tones == {"negative": 1, "positive": 1}
+        assert figures.theme_tones == {
+            "waste": {"negative": 1, "positive": 1},
+            "parks": {"positive": 1},
+        }
+        assert figures.scales == (("How happy?", 3.5, 2),)
+        assert await storage.period_figures(clock.now, clock.now + timedelta(days=1)) == (
+            PeriodFigures(0, 0, {}, {}, (), {}, 0)
+        )
+
+    async def test_a_reaction_replaces_the_residents_earlier_one(self, storage: Storage) -> None:
+        """A second reaction to the same step replaces the first; a reply is kept beside it."""
+        resident = await storage.resident(111, 111)
+        thread = {"flow_id": "you-said-we-did", "step_id": "action-1"}
+        session = await storage.save_turn(
+            _turn(
+                resident.id,
+                None,
+                **thread,
+                answer=NewAnswer("action-1", "Q", "helps", kind="reaction"),
+            )
+        )
+        for text, kind in (("not enough", "reaction"), ("Thanks", "text")):
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    session.id,
+                    **thread,
+                    answer=NewAnswer("action-1", "Q", text, kind=kind),
+                )
+            )
+        assert [row.answer for row in await storage.export_rows()] == ["not enough", "Thanks"]
+
+    async def test_telling_residents_of_an_action_is_once_per_status(
+        self, storage: Storage
+    ) -> None:
+        """An action saved again at one status tells nobody twice; a new status tells again."""
+        resident = await storage.resident(111, 111)
+        listener = Listener(resident.id, 111, "The bins")
+
+        def message(action: Action, x: Listener) -> OutgoingMessage:
+            return _message(f"action:{action.id}:{action.status}:{x.resident_id}", x.chat_id)
+
+        first = await storage.save_action(
+            None,
+            theme="waste",
+            status="planned",
+            text="More rounds",
+            reason=None,
+            by=900,
+            listeners=[listener],
+            message=message,
+        )
+        for status in ("planned", "done"):
+            await storage.save_action(
+                first.id,
+                theme="waste",
+                status=status,
+                text="More rounds",
+                reason=None,
+                by=900,
+                listeners=[listener],
+                message=message,
+            )
+        history = await storage.action_history(first.id)
+        assert [(change.status, change.told) for change in history] == [
+            ("planned", 1),
+            ("planned", 0),
+            ("done", 1),
+        ]
+        keys = [m.key for m in await storage.claim_due()]
+        assert keys == [f"action:{first.id}:planned:{resident.id}"]
+
+    # Safeguarding threads -------------------------------------------------------------------
+
+    async def test_a_thread_is_opened_taken_over_and_closed(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """One open thread per resident and per contact: a second contact takes it over, and a
+        contact opening another thread leaves the first."""
+        first = await storage.resident(111, 111)
+        second = await storage.resident(222, 222)
+        await storage.open_thread(first.id, 820, 8200)
+        thread = await storage.thread_of_resident(first.id)
+        assert thread is not None
+        assert (thread.resident, thread.contact_user_id, thread.contact_chat_id) == (
+            first,
+            820,
+            8200,
+        )
+        assert thread.opened_at == clock.now
+        assert await storage.thread_of_contact(820) == thread
+        await storage.open_thread(first.id, 821, 8210)  # another contact takes over
+        assert await storage.thread_of_contact(820) is None
+        taken = await storage.thread_of_resident(first.id)
+        assert taken is not None
+        assert taken.contact_user_id == 821
+        await storage.open_thread(second.id, 821, 8210)  # and moves on to another resident
+        assert await storage.thread_of_resident(first.id) is None
+        moved = await storage.thread_of_contact(821)
+        assert moved is not None
+        assert moved.resident == second
+        await storage.close_thread(second.id)
+        assert await storage.thread_of_contact(821) is None
+        assert await storage.thread_of_resident(second.id) is None
+
+    async def test_thread_messages_go_to_mydata_and_the_audit_has_no_words(
+        self, storage: Storage
+    ) -> None:
+        """Each message of a thread is in the resident's /mydata; the audit says who and when,
+        never what; /forgetme ends the thread and unnames its audit lines."""
+        resident = await storage.resident(111, 111)
+        await storage.open_thread(resident.id, 820, 820)
+        await storage.keep_thread_message(resident.id, 820, True, "Are you safe tonight?")
+        await storage.keep_thread_message(resident.id, 820, False, "Yes, at my sister's")
+        data = await storage.personal_data(resident)
+        said = data["messages_with_the_safeguarding_team"]
+        assert [(m["from"], m["text"]) for m in said] == [
+            ("the service", "Are you safe tonight?"),
+            ("you", "Yes, at my sister's"),
+        ]
+        assert all(isinstance(m["at"], str) for m in said)
+        assert json.loads(json.dumps(data)) == data
+        entries = await storage.audit_log()
+        assert [(e.actor, e.action, e.detail) for e in entries] == [
+            (
+                820,
+                "safeguarding thread message",
+                {"resident": resident.pseudonym, "from": "the contact"},
+            ),
+            (
+                0,
+                "safeguarding thread message",
+                {"resident": resident.pseudonym, "from": "the resident"},
+            ),
+        ]
+        assert "safe" not in json.dumps([e.detail for e in entries])
+        await storage.forget(resident)
+        assert await storage.thread_of_contact(820) is None
+        assert {e.detail["resident"] for e in await storage.audit_log()} == {
+            "a resident whose data was deleted at their request"
+        }
+
+    async def test_a_resident_is_found_by_pseudonym_in_any_case(self, storage: Storage) -> None:
+        """Staff type a pseudonym as they see it, in any case, with stray spaces."""
+        resident = await storage.resident(111, 111)
+        typed = "  " + resident.pseudonym.upper().replace(" ", "   ") + " "
+        assert await storage.resident_named(typed) == resident
+        assert await storage.resident_named("nobody at all") is None
+
+    # Dashboard ------------------------------------------------------------------------------
+
+    async def test_a_sign_in_link_is_spent_once_and_expires(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """A link opens one session, once; an expired link opens none."""
+        await storage.create_sign_in_link("link", 820, clock.now + timedelta(minutes=15))
+        await storage.create_sign_in_link("late", 820, clock.now + timedelta(minutes=15))
+        assert await storage.sign_in_link_open("link")
+        assert not await storage.sign_in_link_open("unknown")
+        until = clock.now + timedelta(hours=8)
+        spent = await asyncio.gather(
+            storage.spend_sign_in_link("link", "session-a", until),
+            storage.spend_sign_in_link("link", "session-b", until),
+        )
+        assert sorted(spent, key=str) == [820, None]
+        assert not await storage.sign_in_link_open("link")
+        opened = "session-a" if spent[0] == 820 else "session-b"
+        session = await storage.web_session(opened)
+        assert session is not None
+        assert (session.telegram_user_id, session.started_at, session.expires_at) == (
+            820,
+            clock.now,
+            until,
+        )
+        clock.now += timedelta(minutes=16)
+        assert not await storage.sign_in_link_open("late")
+        assert await storage.spend_sign_in_link("late", "session-c", until) is None
+        assert await storage.web_session("session-c") is None
+        clock.now = until
+        assert await storage.web_session(opened) is None  # the session expired too
+
+    async def test_sessions_end_on_sign_out_and_when_staff_are_removed(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Signing out ends one session; removing a member of staff ends all of theirs."""
+        until = clock.now + timedelta(hours=8)
+        for n, user in enumerate((820, 820, 820, 821)):
+            await storage.create_sign_in_link(f"link-{n}", user, until)
+            assert await storage.spend_sign_in_link(f"link-{n}", f"session-{n}", until) == user
+        await storage.end_web_session("session-0")
+        assert await storage.web_session("session-0") is None
+        assert await storage.end_web_sessions(820) == 2
+        assert await storage.end_web_sessions(820) == 0
+        assert [await storage.web_session(f"session-{n}") for n in (1, 2)] == [None, None]
+        other = await storage.web_session("session-3")
+        assert other is not None
+        assert other.telegram_user_id == 821
+
+    async def test_find_answers_filters_and_pages_newest_first(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Answers by theme, flow, step, tone, time and words (any case, literally), risky ones
+        only when asked, newest first, a page at a time with the number that match."""
+        start = clock.now
+        said = (
+            ("The bins are 100% late", ("waste",), "negative", ()),
+            ("Lovely park", ("parks",), "positive", ()),
+            ("bins_again and the park", ("waste", "parks"), "neutral", ()),
+            ("I am not safe", ("waste",), "negative", ("harm",)),
+        )
+        for n, (text, themes, tone, risk) in enumerate(said):
+            resident = await storage.resident(100 + n, 100 + n)
+            await storage.save_turn(
+                _turn(
+                    resident.id,
+                    None,
+                    flow_id="parks" if n == 1 else "what-matters",
+                    answer=NewAnswer(
+                        "matters",
+                        "Q?",
+                        text,
+                        kind="text",
+                        analysed=Analysed(themes, 0.0, tone, ()),
+                        safeguarding=risk,
+                    ),
+                )
+            )
+            clock.now += timedelta(hours=1)
+
+        async def found(query: AnswerQuery, **page: int | None) -> tuple[list[str], int]:
+            result = await storage.find_answers(query, **page)  # type: ignore[arg-type]
+            return [fact.answer for fact in result.answers], result.total
+
+        assert await found(AnswerQuery()) == (
+            ["bins_again and the park", "Lovely park", "The bins are 100% late"],
+            3,
+        )
+        assert (await found(AnswerQuery(with_held_back=True)))[1] == 4
+        assert await found(AnswerQuery(theme="waste")) == (
+            ["bins_again and the park", "The bins are 100% late"],
+            2,
+        )
+        assert await found(AnswerQuery(flow="parks")) == (["Lovely park"], 1)
+        assert await found(AnswerQuery(step="nothing")) == ([], 0)
+        assert await found(AnswerQuery(tone="negative", with_held_back=True)) == (
+            ["I am not safe", "The bins are 100% late"],
+            2,
+        )
+        window = AnswerQuery(start=start + timedelta(hours=1), end=start + timedelta(hours=2))
+        assert await found(window) == (["Lovely park"], 1)
+        assert await found(AnswerQuery(words="BINS")) == (
+            ["bins_again and the park", "The bins are 100% late"],
+            2,
+        )
+        assert await found(AnswerQuery(words="100%")) == (["The bins are 100% late"], 1)
+        assert await found(AnswerQuery(words="s_a")) == (["bins_again and the park"], 1)
+        assert await found(AnswerQuery(), limit=1, offset=1) == (["Lovely park"], 3)
+        assert await found(AnswerQuery(), limit=None, offset=2) == (
+            ["The bins are 100% late"],
+            3,
+        )
+        page = await storage.find_answers(AnswerQuery(theme="parks"), limit=1)
+        assert page.answers[0].answer_id is not None
+        assert page.answers[0].themes == ("waste", "parks")
+
+    async def test_weekly_figures_count_each_week_and_recent_themes(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """Each week's residents, answers and tones, of all answers or of one theme, with theme
+        counts in the latest weeks only; an empty week is all zeros."""
+        start = clock.now
+        weeks = [(start + timedelta(weeks=n), start + timedelta(weeks=n + 1)) for n in range(3)]
+        resident = await storage.resident(111, 111)
+        for week, tone, themes in ((0, "negative", ("waste",)), (2, "positive", ("parks",))):
+            clock.now = start + timedelta(weeks=week, hours=1)
+            for _ in range(2):
+                await storage.save_turn(
+                    _turn(
+                        resident.id,
+                        None,
+                        answer=NewAnswer(
+                            "m", "Q?", "words", analysed=Analysed(themes, 0.0, tone, ())
+                        ),
+                    )
+                )
+        figures = await storage.weekly_figures(weeks, themes_in_last=1)
+        assert [(f.start, f.residents, f.answers) for f in figures] == [
+            (weeks[0][0], 1, 2),
+            (weeks[1][0], 0, 0),
+            (weeks[2][0], 1, 2),
+        ]
+        assert figures[0].tones == {"negative": 2, "neutral": 0, "positive": 0}
+        assert figures[1].tones == {"negative": 0, "neutral": 0, "positive": 0}
+        assert [f.themes for f in figures] == [{}, {}, {"parks": 2}]
+        parks = await storage.weekly_figures(weeks, theme="parks")
+        assert [f.answers for f in parks] == [0, 0, 2]
+        assert all(f.themes == {} for f in parks)
+        assert await storage.weekly_figures([]) == []

@@ -20,6 +20,7 @@ from storage.sqlite.corrections import SQLiteCorrections
 from storage.sqlite.flows import SQLiteFlows
 from storage.sqlite.inbox import SQLiteInbox
 from storage.sqlite.outbox import SQLiteOutbox
+from storage.sqlite.portable import SQLitePortable
 from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
 from storage.sqlite.threads import SQLiteThreads
@@ -38,6 +39,7 @@ class SQLiteStorage(
     SQLiteFlows,
     SQLiteStaffAndAudit,
     SQLiteOutbox,
+    SQLitePortable,
     SQLiteDashboard,
 ):
     """Everything durable, in one SQLite file: residents, sessions, answers, updates, flows."""
