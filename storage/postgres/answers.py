@@ -13,7 +13,9 @@ from storage.models import (
     AnswerFact,
     ExportRow,
     OutgoingMessage,
+    OwnAnswer,
     PeriodFigures,
+    Resident,
     Session,
     Turn,
     WaitingSession,
@@ -331,6 +333,55 @@ class PostgresAnswers(PostgresBase):
             # Digests and alerts that went out (or never could) quote answers too.
             await conn.execute("DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < $1", cutoff)
         return _count(deleted)
+
+    async def latest_answers(self, resident_id: int, limit: int = 5) -> list[OwnAnswer]:
+        """A resident's latest answers, newest first (for them to pick one to delete)."""
+        rows = await self._fetchall(
+            "SELECT id, question, answer, answered_at FROM answers WHERE resident_id = $1"
+            " ORDER BY answered_at DESC, id DESC LIMIT $2",
+            resident_id,
+            limit,
+        )
+        return [_own(row) for row in rows]
+
+    async def forget_answer(
+        self, resident: Resident, answer_id: int, quoted_by: str = ""
+    ) -> OwnAnswer | None:
+        """Delete one of this resident's answers, its themes and the words that carried it."""
+        async with self._transaction() as conn:
+            row = await conn.fetchrow(
+                "SELECT id, question, answer, answered_at, update_id FROM answers"
+                " WHERE id = $1 AND resident_id = $2",
+                answer_id,
+                resident.id,
+            )
+            if row is None:
+                return None
+            if quoted_by:  # (before the carrying update loses its sender with its words)
+                await conn.execute(
+                    "UPDATE updates SET payload = '{}'::jsonb, replies = NULL WHERE sent_by = $1"
+                    " AND (strpos(payload::text, $2) > 0 OR strpos(COALESCE(replies, ''), $2) > 0)",
+                    resident.telegram_user_id,
+                    quoted_by,
+                )
+            await conn.execute("DELETE FROM answer_themes WHERE answer_id = $1", answer_id)
+            await conn.execute("DELETE FROM answers WHERE id = $1", answer_id)
+            if row["update_id"] is not None:
+                # Kept as a processed id without its words: Telegram may send an update again.
+                await conn.execute(
+                    "UPDATE updates SET payload = '{}'::jsonb, replies = NULL WHERE update_id = $1",
+                    row["update_id"],
+                )
+        return _own(row)
+
+
+def _own(row: Record) -> OwnAnswer:
+    return OwnAnswer(
+        id=row["id"],
+        question=row["question"],
+        answer=row["answer"],
+        answered_at=row["answered_at"],
+    )
 
 
 def _session(row: Record) -> Session:

@@ -38,20 +38,22 @@ class PostgresInbox(PostgresBase):
             return RecordedUpdate(UpdateStatus.UNREPLIED, row["replies"])
         return RecordedUpdate(UpdateStatus.DONE, row["replies"])
 
-    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> None:
-        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored."""
+    async def record_updates(self, updates: Sequence[tuple[int, str]]) -> set[int]:
+        """Keep a batch of raw updates (update_id, JSON) as fetched; repeats are ignored.
+        Returns the ids of those not kept before."""
         if not updates:
-            return
+            return set()
         async with self._transaction() as conn:
-            await conn.execute(
+            rows = await conn.fetch(
                 "INSERT INTO updates (update_id, received_at, payload)"
                 " SELECT u.update_id, $3, u.payload"
                 " FROM unnest($1::bigint[], $2::jsonb[]) AS u (update_id, payload)"
-                " ON CONFLICT (update_id) DO NOTHING",
+                " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
                 [update_id for update_id, _ in updates],
                 [payload for _, payload in updates],
                 self._clock(),
             )
+        return {int(row[0]) for row in rows}
 
     async def unfinished_updates(self, limit: int = 100_000) -> list[StoredUpdate]:
         """Updates kept but not processed, or processed with replies not yet sent, oldest first."""
