@@ -84,28 +84,14 @@ async def deliver(staff: int) -> tuple[int, float, bool]:
 
 async def _seed(storage: Any, residents: int) -> list[int]:
     """`residents` people who answered about repairs and said yes to hearing back."""
-    from storage import NewAnswer, Turn
-    from storage.models import Analysed
+    from tests.spoken import answered
 
     chats = [FIRST_RESIDENT + n for n in range(residents)]
     turns = []
     for chat_id in chats:
         resident = await storage.resident(chat_id, chat_id)
-        for step, text, consent, themes in (
-            ("matters", f"The repairs take forever, still waiting ({chat_id})", None, ("Repairs",)),
-            ("hear-back", "yes", True, ()),
-        ):
-            answer = NewAnswer(
-                step,
-                "?",
-                text,
-                follow_up_consent=consent,
-                kind="text",
-                analysed=Analysed(themes, -0.5, "negative", ()),
-            )
-            turns.append(
-                Turn(resident.id, None, "what-matters", 1, None, "completed", "{}", answer)
-            )
+        words = f"The repairs take forever, still waiting ({chat_id})"
+        turns += answered(resident.id, words, "Repairs", hear_back=True)
     await storage.save_turns(turns)
     return chats
 

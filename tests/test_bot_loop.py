@@ -12,11 +12,11 @@ import pytest
 
 from bot import cli
 from services.actions import FLOW_ID
-from storage import NewAnswer, Storage, Turn
-from storage.models import Analysed
+from storage import Storage
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram, Resident
 from tests.running_bot import RunningBot, said
+from tests.spoken import answered
 from tests.test_bot_staff import invite_and_join
 
 SAM, ALI, KIM, JO = 701, 702, 703, 704
@@ -193,29 +193,8 @@ async def _spoke_about_repairs(storage: Storage, user_ids: range) -> None:
     stores them (their chats exist on the local server once `tg.resident` is called)."""
     for user_id in user_ids:
         resident = await storage.resident(user_id, user_id)
-        for step, text, consent, themes in (
-            ("matters", f"Repairs take forever ({user_id})", None, ("Repairs",)),
-            ("hear-back", "yes", True, ()),
-        ):
-            await storage.save_turn(
-                Turn(
-                    resident.id,
-                    None,
-                    "what-matters",
-                    1,
-                    None,
-                    "completed",
-                    "{}",
-                    NewAnswer(
-                        step,
-                        "?",
-                        text,
-                        follow_up_consent=consent,
-                        kind="text",
-                        analysed=Analysed(themes, -0.5, "negative", ()),
-                    ),
-                )
-            )
+        words = f"Repairs take forever ({user_id})"
+        await storage.save_turns(answered(resident.id, words, "Repairs", hear_back=True))
 
 
 def _told(person: Resident) -> list[str]:

@@ -6,8 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from storage import NewAnswer, SQLiteStorage, Turn
-from storage.models import Analysed
+from storage import SQLiteStorage
+from tests.spoken import answered
 from tests.test_cli import whatmatters
 
 ACTION_TEXT = "Every flat on Mill Lane will be checked for damp in January"
@@ -25,29 +25,7 @@ async def _residents_who_spoke(database: Path) -> None:
             ]
         ):
             resident = await storage.resident(800 + n, 800 + n)
-            for step, text, consent, themes in (
-                ("matters", words, None, (theme,)),
-                ("hear-back", "yes" if hear_back else "no", hear_back, ()),
-            ):
-                await storage.save_turn(
-                    Turn(
-                        resident.id,
-                        None,
-                        "what-matters",
-                        1,
-                        None,
-                        "completed",
-                        "{}",
-                        NewAnswer(
-                            step,
-                            "?",
-                            text,
-                            follow_up_consent=consent,
-                            kind="text",
-                            analysed=Analysed(themes, -0.5, "negative", ()),
-                        ),
-                    )
-                )
+            await storage.save_turns(answered(resident.id, words, theme, hear_back=hear_back))
 
 
 def test_actions_add_queues_one_message_per_resident_who_opted_in(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from storage.models import (
     Session,
     ThemeCount,
 )
+from storage.postgres.answers import _session
 from storage.postgres.base import PostgresBase, Record
 
 # The flow whose answers are residents' reactions and replies (services.actions.FLOW_ID).
@@ -235,17 +236,7 @@ class PostgresActions(PostgresBase):
             resident_id,
             flow_id,
         )
-        if row is None:
-            return None
-        return Session(
-            id=row["id"],
-            resident_id=row["resident_id"],
-            flow_id=row["flow_id"],
-            flow_version=row["flow_version"],
-            step_id=row["step_id"],
-            status=row["status"],
-            state=row["state"],
-        )
+        return _session(row) if row else None
 
     async def save_action_draft(self, draft: ActionDraft) -> None:
         """Keep a member of staff's action in the writing, replacing any earlier one of theirs."""

@@ -17,6 +17,7 @@ from storage.models import (
     Session,
     ThemeCount,
 )
+from storage.sqlite.answers import _session
 from storage.sqlite.base import SQLiteBase, _stamp
 
 # The flow whose answers are residents' reactions and replies (services.actions.FLOW_ID).
@@ -215,17 +216,7 @@ class SQLiteActions(SQLiteBase):
             "SELECT * FROM sessions WHERE resident_id = ? AND flow_id = ? ORDER BY id DESC LIMIT 1",
             (resident_id, flow_id),
         )
-        if row is None:
-            return None
-        return Session(
-            id=row["id"],
-            resident_id=row["resident_id"],
-            flow_id=row["flow_id"],
-            flow_version=row["flow_version"],
-            step_id=row["step_id"],
-            status=row["status"],
-            state=row["state"],
-        )
+        return _session(row) if row else None
 
     async def save_action_draft(self, draft: ActionDraft) -> None:
         """Keep a member of staff's action in the writing, replacing any earlier one of theirs."""
