@@ -32,6 +32,8 @@ BROWSER_FLAGS = (
     "--headless",
 )
 T = TypeVar("T")
+# How long a click may take to load the next page (a busy CI machine is slow).
+PAGE_LOAD_SECONDS = 30
 
 
 def free_socket() -> socket.socket:
@@ -136,8 +138,21 @@ class Browser:
     async def click(self, css: str) -> None:
         """Click the element (a link or a button), and wait for what it loads."""
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
 
-        await self._do(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+        def work() -> None:
+            page = self.driver.find_element(By.TAG_NAME, "html")
+            self.driver.find_element(By.CSS_SELECTOR, css).click()
+            # A click only starts the navigation: wait until the old page is gone and the
+            # new one has loaded, or the next look may find an element of the old page.
+            wait = WebDriverWait(self.driver, PAGE_LOAD_SECONDS)
+            wait.until(expected_conditions.staleness_of(page))
+            wait.until(
+                lambda driver: driver.execute_script("return document.readyState") == "complete"
+            )
+
+        await self._do(work)
 
     async def fill(self, css: str, text: str) -> None:
         """Type into a field, replacing what it held."""
