@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import inspect
 import json
 import logging
 from collections import Counter
@@ -52,6 +53,7 @@ from bot.settings import Settings
 from bot.staff import CORRECT, StaffDesk
 from bot.threads import ThreadDesk
 from bot.webhook import WebhookServer
+from bot.workers import HEARTBEAT, ChatDrains, Worker, sender_of
 from conversations.engine import (
     Input,
     Message,
@@ -66,7 +68,7 @@ from services.actions import BUTTON, parse_reaction
 from services.conversation import Conversations, replies_from_json
 from services.digest import Digests, last_scheduled
 from services.threads import WRITE_BUTTON
-from storage import Resident, Storage, UpdateStatus
+from storage import Resident, Storage, StorageError, UpdateStatus
 from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -119,13 +121,23 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: Counter[int] = Counter()
+        # With several workers (webhook mode), each sender's stored updates are handled by the
+        # worker that claims them, oldest first (bot/workers.py), not in the order they came here.
+        self.drains: ChatDrains | None = None
 
     def waiting(self, sender_id: int) -> int:
         """How many of this sender's updates are being handled or waiting their turn."""
+        if self.drains is not None:
+            return self.drains.waiting(sender_id)
         return self._waiting[sender_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once the same sender's earlier updates are done."""
+        if self.drains is not None and isinstance(update, Update):
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()  # the stored copy is handled instead, in its sender's order
+            self.drains.arrived(sender_of(update))
+            return
         sender = update.effective_user if isinstance(update, Update) else None
         if sender is None:
             await coroutine
@@ -696,19 +708,40 @@ def build_application(
     bot = RecordingBot(
         settings.bot_token.get_secret_value(), settings.api_base_url, settings.file_url, storage
     )
-    # Sending stops between messages once the bot is stopping (`app` is bound below).
-    outbox = Outbox(storage, bot, keep_going=lambda: app.running)
+    # Webhook mode: one of any number of workers on this database (bot/workers.py).
+    worker = Worker(storage, settings.worker_name) if settings.webhook_url else None
+    # Sending stops between messages once the bot is stopping (`app` is bound below). A worker
+    # that does not lead sends only what people wait for; the leader paces everything else.
+    outbox = Outbox(
+        storage,
+        bot,
+        keep_going=lambda: app.running,
+        claimant=worker.name if worker else None,
+        everything=lambda: worker is None or worker.leading,
+    )
     previews = services.previews
     chat = ResidentChat(settings, services, outbox)
     digests = services.digests
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await chat.post_init(app)
-        await storage.release_all_claims()  # whoever held them before this start is gone
-        await replay_unfinished(app, storage)
+        if worker is None:
+            # The only process (long polling): whoever held claims before this start is gone.
+            await storage.release_all_claims()
+            await replay_unfinished(app, storage)
+        else:
+            # One worker of many: the others' claims stand; the first heartbeat takes on what
+            # nobody handles (bot/workers.py).
+            await worker.start()
         await desk.set_menus(app.bot)
         await set_profile(app.bot, chat.library, settings)  # bot/profile.py: never stops start-up
-        schedule_jobs(app, settings, digests, outbox, chat.conversations)
+        schedule_jobs(app, settings, digests, outbox, chat.conversations, worker, drains)
+
+    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await chat.post_stop(app)
+        if worker is not None:
+            with contextlib.suppress(StorageError):  # then its claims lapse by themselves
+                await worker.stop()
 
     one_at_a_time = OneAtATimePerResident()
     chat.waiting = one_at_a_time.waiting
@@ -717,9 +750,11 @@ def build_application(
         .bot(bot)
         .concurrent_updates(one_at_a_time)
         .post_init(post_init)
-        .post_stop(chat.post_stop)
+        .post_stop(post_stop)
         .build()
     )
+    drains = ChatDrains(app, storage, worker) if worker else None
+    one_at_a_time.drains = drains
     themes = [theme.name for theme in services.catalogue.themes]
     desk = StaffDesk(settings, storage, digests, outbox, redact, themes)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)
@@ -798,12 +833,37 @@ def schedule_jobs(
     digests: Digests,
     outbox: Outbox,
     conversations: Conversations,
+    worker: Worker | None = None,
+    drains: ChatDrains | None = None,
 ) -> None:
-    """The weekly digest at its time (and at start-up, if a week's was missed), and the outbox."""
+    """The weekly digest at its time (and at start-up, if a week's was missed), and the outbox.
+
+    With several workers, each job runs on the worker that leads, and every worker keeps its
+    heartbeat and takes on the updates a dead worker left.
+    """
     assert app.job_queue is not None
     weekly = settings.digest_time
 
+    def leads() -> bool:
+        return worker is None or worker.leading
+
+    if worker is not None and drains is not None:
+        started = False
+
+        async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+            nonlocal started
+            try:
+                await worker.beat()
+                await drains.sweep(everyone=not started)
+                started = True
+            except StorageError as error:
+                log.warning("could not reach the database for the heartbeat: %s", error)
+
+        app.job_queue.run_repeating(heartbeat, interval=HEARTBEAT, first=0, name="heartbeat")
+
     async def weekly_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not leads():
+            return
         end = last_scheduled(
             digests.storage.now(), weekly.weekday, weekly.at.hour, weekly.at.minute, settings.zone
         )
@@ -811,7 +871,8 @@ def schedule_jobs(
             await outbox.deliver()
 
     async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await outbox.deliver()
+        if leads():
+            await outbox.deliver()
 
     app.job_queue.run_daily(
         weekly_digest,
@@ -823,13 +884,14 @@ def schedule_jobs(
     app.job_queue.run_repeating(deliver, interval=OUTBOX_INTERVAL, first=1, name="outbox")
 
     async def reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
-        if any(await nudge_and_expire(conversations)):
+        if leads() and any(await nudge_and_expire(conversations)):
             await outbox.deliver()
 
     app.job_queue.run_repeating(reminders, interval=REMINDER_INTERVAL, first=5, name="reminders")
 
     async def retention(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await apply_retention(conversations.storage, settings.retention_days)
+        if leads():
+            await apply_retention(conversations.storage, settings.retention_days)
 
     # Daily in the quiet of the night, and once at start-up in case a night was missed.
     app.job_queue.run_daily(retention, time(3, 30, tzinfo=settings.zone), name="retention")

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         "--secret-token",
         help="the secret Telegram sends with each update (WHATMATTERS_WEBHOOK_SECRET)",
     )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start N worker processes sharing the webhook port; more than one needs"
+        " PostgreSQL (WHATMATTERS_WORKERS)",
+    )
 
     try_ = commands.add_parser("try", help="chat with a flow in the terminal, as a resident would")
     try_.add_argument("flow_id", nargs="?", help="the flow to try (default: the /start flow)")
@@ -299,6 +306,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             ("webhook_url", args.webhook_url),
             ("listen", args.listen),
             ("webhook_secret", args.secret_token),
+            ("workers", args.workers),
         )
         if value is not None
     }
@@ -322,6 +330,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as error:
             print(f"whatmatters: WHATMATTERS_WEB_LISTEN: {error}", file=sys.stderr)
             return 2
+    if settings.workers > 1:
+        return _several_workers(settings)
     lock = _running_lock(settings)
     if lock is None:
         print("whatmatters: the bot is already running on this database", file=sys.stderr)
@@ -364,6 +374,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     return 0
+
+
+def _several_workers(settings: Settings) -> int:
+    """`run --workers N`: N processes on this machine behind one webhook port."""
+    if not settings.webhook_url:
+        print(
+            "whatmatters: several workers receive updates by webhook: give --webhook-url (and"
+            " --listen), or run one worker with long polling",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.sqlite_file is not None:
+        print(
+            "whatmatters: several workers share one PostgreSQL database; a SQLite file serves"
+            " one process. Set WHATMATTERS_DATABASE=postgresql://USER@HOST/DB (`whatmatters db"
+            " copy` moves an installation there), or run one worker",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.supervisor import supervise
+
+    given = {"WHATMATTERS_WEBHOOK_URL": settings.webhook_url, "WHATMATTERS_LISTEN": settings.listen}
+    if settings.webhook_secret is not None:
+        given["WHATMATTERS_WEBHOOK_SECRET"] = settings.webhook_secret.get_secret_value()
+    return supervise(settings.workers, settings.listen, given)
 
 
 def _running_lock(settings: Settings) -> TextIO | None:
@@ -459,6 +494,8 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
     from storage import restore
 
+    if settings.workers > 1:
+        return _several_workers(settings)
     lock = _running_lock(settings)
     if lock is None:
         print(

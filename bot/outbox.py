@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from storage import Clocked, OutboxQueue, Residents
-from storage.models import REPLY_KEY, QueuedMessage
+from storage.models import ASKED_FOR, REPLY_KEY, QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,15 @@ class Outbox:
         sleep: Sleep = asyncio.sleep,
         send_timeout: float = SEND_TIMEOUT,
         keep_going: Callable[[], bool] = lambda: True,
+        claimant: str | None = None,
+        everything: Callable[[], bool] = lambda: True,
     ) -> None:
         self.storage = storage
+        # With several workers: this one's name on its claims (handed back if it dies), and
+        # whether it sends everything due or only what people wait for (replies, alerts, their
+        # own data), leaving broadcasts and digests to the one worker that paces them.
+        self._claimant = claimant
+        self._everything = everything
         # False once the bot is stopping: the rest waits in the outbox for the next start, so
         # that SIGTERM never waits for a long digest or broadcast to finish.
         self._keep_going = keep_going
@@ -105,7 +112,13 @@ class Outbox:
         sent = 0
         async with self._lock:
             for _ in range(max_rounds):
-                batch = _interleaved(await self.storage.claim_due(limit=BATCH, hold=CLAIM_HOLD))
+                claimed = await self.storage.claim_due(
+                    limit=BATCH,
+                    hold=CLAIM_HOLD,
+                    worker=self._claimant,
+                    least_priority=0 if self._everything() else ASKED_FOR,
+                )
+                batch = _interleaved(claimed)
                 if not batch:
                     break
                 for n, message in enumerate(batch):

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     listen: str = "0.0.0.0:8443"
     webhook_secret: SecretStr | None = None
+    # Webhook mode only: how many worker processes `whatmatters run` starts on this machine
+    # (sharing the listening port; more than one needs PostgreSQL). Each process's name among
+    # the workers is set by that supervisor, not by hand.
+    workers: int = Field(default=1, ge=1, le=64)
+    worker_name: str | None = None
     # The web dashboard: the address it listens on (HOST:PORT), and its public URL for the
     # sign-in links the bot sends.
     web_listen: str | None = None

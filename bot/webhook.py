@@ -97,7 +97,11 @@ class WebhookServer:
         server.router.add_post(self.webhook.path, self.receive)
         self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.webhook.host, self.webhook.port).start()
+        # Several workers on one machine share the port (`--workers N`): the kernel spreads
+        # the connections among them.
+        await web.TCPSite(
+            self._runner, self.webhook.host, self.webhook.port, reuse_port=True
+        ).start()
         log.info("listening for Telegram on %s:%d%s", *self._address())
 
     def _address(self) -> tuple[str, int, str]:

@@ -25,6 +25,7 @@ from storage.interfaces import (
     StaffAndAudit,
     Storage,
     Threads,
+    Workers,
 )
 from storage.models import (
     ExportRow,
@@ -63,6 +64,7 @@ __all__ = [
     "Threads",
     "Turn",
     "UpdateStatus",
+    "Workers",
     "is_postgresql",
     "open_storage",
     "restore",

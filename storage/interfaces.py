@@ -80,6 +80,15 @@ class Inbox(Protocol):
         """Updates kept but not processed, or processed with replies not yet sent, by update_id."""
         ...
 
+    async def unfinished_from(self, sender: int | None, limit: int = 20) -> list[StoredUpdate]:
+        """One sender's unfinished updates (as `unfinished_updates`), oldest first; `None`: the
+        updates nobody sent (a channel post, a poll's new state)."""
+        ...
+
+    async def senders_waiting(self, limit: int = 10_000) -> list[int | None]:
+        """Who has unfinished updates (`None` among them for updates nobody sent)."""
+        ...
+
     async def mark_processed(self, update_id: int, replies: str | None = None) -> None:
         """Record that an update needed no stored change, with what the bot answers to it."""
         ...
@@ -370,8 +379,16 @@ class OutboxQueue(Protocol):
         """Queue a safeguarding alert and write it to the audit log, in one transaction."""
         ...
 
-    async def claim_due(self, limit: int = 20, hold: float = 60.0) -> list[QueuedMessage]:
-        """Take messages that may go out now, so no other sender takes them too."""
+    async def claim_due(
+        self,
+        limit: int = 20,
+        hold: float = 60.0,
+        *,
+        worker: str | None = None,
+        least_priority: int = 0,
+    ) -> list[QueuedMessage]:
+        """Take messages that may go out now, so no other sender takes them too: for `worker`
+        (its claims are handed back when it dies), of `least_priority` or more urgent."""
         ...
 
     async def still_pending(self, message_id: int) -> bool:
@@ -630,8 +647,40 @@ class Corrections(Protocol):
         ...
 
 
+class Workers(Protocol):
+    """Processes sharing one database, and the claims that keep them off each other's work.
+
+    A worker is alive while its heartbeats come in time (each one keeps it alive `ttl` seconds
+    more, by the database's clock); a claim is a name held by one worker, and a claim whose worker
+    is dead (or unknown) is anyone's. `claim` is atomic: of workers claiming one name at once,
+    exactly one holds it. Claiming a name one already holds succeeds again.
+    """
+
+    async def heartbeat(self, worker: str, ttl: float) -> None:
+        """Say that `worker` is alive, for `ttl` seconds from now."""
+        ...
+
+    async def claim(self, name: str, worker: str) -> bool:
+        """Take `name` for `worker` unless a live worker holds it; whether `worker` holds it."""
+        ...
+
+    async def release_claim(self, name: str, worker: str) -> None:
+        """Give `name` up (if `worker` holds it)."""
+        ...
+
+    async def worker_stopped(self, worker: str) -> None:
+        """A worker stopping cleanly: its claims (and its outbox messages) are handed back."""
+        ...
+
+    async def clear_dead_workers(self) -> int:
+        """Hand back the claims and outbox messages of workers whose heartbeat lapsed, and forget
+        those workers; how many there were."""
+        ...
+
+
 class Storage(
     Inbox,
+    Workers,
     Residents,
     Answers,
     Flows,

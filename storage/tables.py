@@ -158,6 +158,7 @@ TABLES: tuple[Table, ...] = (
         "resident_id:int",
         "markup",
         "priority:int",
+        "claimed_by",
     ),
     _table("audit_log", "id:int", "at:time", "actor:int", "action", "detail:json"),
     _table(
@@ -238,3 +239,7 @@ TABLES: tuple[Table, ...] = (
         "at:time",
     ),
 )
+
+# Tables about the processes running now (workers and their claims, migration 0016): never
+# copied, since the workers of the old installation are not the new one's.
+NOT_COPIED: frozenset[str] = frozenset({"workers", "claims"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from storage.errors import StorageError
 from storage.interfaces import Storage
-from storage.tables import TABLES
+from storage.tables import NOT_COPIED, TABLES
 
 
 class CopyRefused(StorageError):
@@ -26,7 +26,7 @@ async def copy_installation(source: Storage, target: Storage) -> list[tuple[str,
             f"the source's schema is at migration {versions[0]} and the target's at"
             f" {versions[1]}; run `whatmatters db migrate` on the older one first"
         )
-    known = {table.name for table in TABLES}
+    known = {table.name for table in TABLES} | NOT_COPIED
     unknown = (await source.table_names() | await target.table_names()) - known
     if unknown:
         raise CopyRefused(f"tables this version cannot copy: {', '.join(sorted(unknown))}")

@@ -14,6 +14,7 @@ import pytest
 
 from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
 from storage.models import (
+    ASKED_FOR,
     URGENT,
     Action,
     Alert,
@@ -367,6 +368,108 @@ class TestStorageContract:
             CorrectionCount("Food", 1, 0),
             CorrectionCount("Catering", 0, 1),
         ]
+
+    # Workers and their claims ----------------------------------------------------------------
+
+    async def test_a_claim_is_held_by_one_live_worker_until_it_lets_go(
+        self, storage: Storage
+    ) -> None:
+        """A name claimed by a live worker is not another's; claiming again is fine; only the
+        holder's release frees it."""
+        await storage.heartbeat("a", ttl=60)
+        await storage.heartbeat("b", ttl=60)
+        assert await storage.claim("chat:1", "a")
+        assert not await storage.claim("chat:1", "b")
+        assert await storage.claim("chat:1", "a")
+        assert await storage.claim("chat:2", "b")  # another name is another claim
+        await storage.release_claim("chat:1", "b")  # not b's to give up
+        assert not await storage.claim("chat:1", "b")
+        await storage.release_claim("chat:1", "a")
+        assert await storage.claim("chat:1", "b")
+
+    async def test_a_dead_workers_claims_are_anyones(self, storage: Storage) -> None:
+        """A worker whose heartbeat lapsed holds nothing; clearing forgets it (and only it)."""
+        await storage.heartbeat("gone", ttl=0.05)
+        await storage.heartbeat("alive", ttl=60)
+        assert await storage.claim("lead", "gone")
+        assert await storage.claim("chat:3", "gone")
+        await asyncio.sleep(0.2)
+        assert await storage.claim("lead", "alive")
+        assert await storage.clear_dead_workers() == 1
+        assert await storage.clear_dead_workers() == 0
+        assert await storage.claim("chat:3", "alive")  # the dead worker's claim was cleared
+        assert not await storage.claim("lead", "gone")  # back from the dead: "alive" holds it
+
+    async def test_of_many_workers_claiming_one_name_at_once_one_holds_it(
+        self, storage: Storage
+    ) -> None:
+        workers = [f"w{n}" for n in range(8)]
+        for worker in workers:
+            await storage.heartbeat(worker, ttl=60)
+        held = await asyncio.gather(*(storage.claim("chat:9", worker) for worker in workers))
+        assert sum(held) == 1
+
+    async def test_a_dead_workers_outbox_messages_are_handed_back_at_once(
+        self, storage: Storage
+    ) -> None:
+        """Messages a killed worker had claimed go to others as soon as it is known dead, long
+        before their claim would lapse; a live worker's claims are left alone."""
+        await storage.enqueue([_message("to-dead", 1), _message("to-live", 2)])
+        await storage.heartbeat("dead", ttl=0.05)
+        await storage.heartbeat("live", ttl=60)
+        (first,) = await storage.claim_due(limit=1, hold=300, worker="dead")
+        (second,) = await storage.claim_due(limit=1, hold=300, worker="live")
+        assert (first.key, second.key) == ("to-dead", "to-live")
+        assert await storage.claim_due() == []
+        await asyncio.sleep(0.2)
+        await storage.clear_dead_workers()
+        assert [message.key for message in await storage.claim_due()] == ["to-dead"]
+
+    async def test_a_worker_that_stops_hands_back_its_claims_and_messages(
+        self, storage: Storage
+    ) -> None:
+        await storage.enqueue([_message("m", 1)])
+        await storage.heartbeat("a", ttl=60)
+        await storage.heartbeat("b", ttl=60)
+        assert await storage.claim("lead", "a")
+        assert len(await storage.claim_due(hold=300, worker="a")) == 1
+        await storage.worker_stopped("a")
+        assert await storage.claim("lead", "b")
+        assert [message.key for message in await storage.claim_due(worker="b")] == ["m"]
+
+    async def test_a_sender_can_take_only_the_urgent_messages(self, storage: Storage) -> None:
+        """`least_priority` leaves broadcasts to the worker that paces them."""
+        await storage.enqueue(
+            [
+                _message("broadcast", 1),
+                _message("reply", 2, priority=ASKED_FOR),
+                _message("alert", 3, priority=URGENT),
+            ]
+        )
+        urgent = await storage.claim_due(least_priority=ASKED_FOR)
+        assert [message.key for message in urgent] == ["alert", "reply"]
+        assert [message.key for message in await storage.claim_due()] == ["broadcast"]
+
+    async def test_each_senders_unfinished_updates_come_oldest_first(
+        self, storage: Storage
+    ) -> None:
+        """The updates a worker drains for one sender: theirs only, unfinished, in order."""
+
+        def sent(update_id: int, sender: int) -> tuple[int, str]:
+            return update_id, json.dumps(
+                {"update_id": update_id, "message": {"from": {"id": sender}, "text": "hi"}}
+            )
+
+        nobody = (40, json.dumps({"update_id": 40, "poll": {"id": "1"}}))
+        await storage.record_updates([sent(33, 5), sent(31, 5), sent(32, 6), nobody, sent(34, 5)])
+        await storage.mark_processed(31)
+        await storage.mark_processed(34, replies='[{"text": "Thanks"}]')  # not yet replied
+        assert [u.update_id for u in await storage.unfinished_from(5)] == [33, 34]
+        assert [u.update_id for u in await storage.unfinished_from(5, limit=1)] == [33]
+        assert [u.update_id for u in await storage.unfinished_from(6)] == [32]
+        assert [u.update_id for u in await storage.unfinished_from(None)] == [40]
+        assert [u.update_id for u in await storage.unfinished_from(7)] == []
+        assert sorted(await storage.senders_waiting(), key=str) == sorted([5, 6, None], key=str)
 
     # Promises with several callers at once, and the raw-update and count queries ------------
 

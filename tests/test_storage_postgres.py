@@ -86,7 +86,7 @@ async def test_migration_15_gives_themes_kept_before_it_their_answer_tone(
         " DELETE FROM schema_migrations WHERE version = 15",
     )
     async with open_storage(postgres_url) as storage:
-        assert await storage.schema_version() == 15
+        assert await storage.schema_version() == migrations()[-1][0]  # 15, and any after it
         now = storage.now()
         figures = await storage.period_figures(now - timedelta(1), now + timedelta(1))
     assert figures.theme_tones == {"Bins": {"negative": 1}}

@@ -22,6 +22,7 @@ from storage.postgres.residents import PostgresResidents
 from storage.postgres.staff import PostgresStaffAndAudit
 from storage.postgres.threads import PostgresThreads
 from storage.postgres.web import PostgresDashboard
+from storage.postgres.workers import PostgresWorkers
 
 __all__ = ["BACKUP_ADVICE", "PostgresBase", "PostgresStorage", "migrations"]
 
@@ -33,6 +34,7 @@ BACKUP_ADVICE = (
 
 class PostgresStorage(
     PostgresInbox,
+    PostgresWorkers,
     PostgresActions,
     PostgresThreads,
     PostgresCorrections,

@@ -31,12 +31,20 @@ class PostgresOutbox(PostgresBase):
                 json.dumps(alert.audit, default=str),
             )
 
-    async def claim_due(self, limit: int = 20, hold: float = 60.0) -> list[QueuedMessage]:
+    async def claim_due(
+        self,
+        limit: int = 20,
+        hold: float = 60.0,
+        *,
+        worker: str | None = None,
+        least_priority: int = 0,
+    ) -> list[QueuedMessage]:
         """Take messages that may go out now, oldest first, so no other sender takes them too.
 
         Rows another sender is claiming at this moment are skipped, not waited for; a row it
         claimed a moment ago is seen as claimed (PostgreSQL re-reads a row locked meanwhile).
-        A claim lapses after `hold` seconds, so a sender that died leaves nothing stuck.
+        A claim lapses after `hold` seconds (or at once when its `worker` is known dead), so a
+        sender that died leaves nothing stuck. Only messages of `least_priority` or more urgent.
         """
         now = self._clock()
         async with self._transaction() as conn:
@@ -50,8 +58,9 @@ class PostgresOutbox(PostgresBase):
                 now,
             )
             rows = await conn.fetch(
-                "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox"
-                " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= $2"
+                "UPDATE outbox SET claimed_until = $1, claimed_by = $4 WHERE id IN (SELECT id"
+                " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= $2"
+                " AND priority >= $5"
                 " AND (claimed_until IS NULL OR claimed_until <= $2)"
                 # Each chat reads its messages in the order they were queued, even when an
                 # earlier one waits to be tried again (or is held by another sender); only an
@@ -66,6 +75,8 @@ class PostgresOutbox(PostgresBase):
                 now + timedelta(seconds=hold),
                 now,
                 limit,
+                worker,
+                least_priority,
             )
         return sorted(
             (QueuedMessage(*row) for row in rows),
@@ -84,7 +95,8 @@ class PostgresOutbox(PostgresBase):
         """Hand claimed messages back unsent, for the next round."""
         async with self._transaction() as conn:
             await conn.execute(
-                "UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])",
+                "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL"
+                " WHERE id = ANY($1::bigint[])",
                 list(message_ids),
             )
 

@@ -25,12 +25,14 @@ from storage.sqlite.residents import SQLiteResidents
 from storage.sqlite.staff import SQLiteStaffAndAudit
 from storage.sqlite.threads import SQLiteThreads
 from storage.sqlite.web import SQLiteDashboard
+from storage.sqlite.workers import SQLiteWorkers
 
 __all__ = ["Clock", "SQLiteBase", "SQLiteStorage", "migrations", "restore", "utc_now"]
 
 
 class SQLiteStorage(
     SQLiteInbox,
+    SQLiteWorkers,
     SQLiteActions,
     SQLiteThreads,
     SQLiteCorrections,

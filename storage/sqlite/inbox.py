@@ -65,6 +65,27 @@ class SQLiteInbox(SQLiteBase):
         )
         return [StoredUpdate(row["update_id"], row["payload"]) for row in rows]
 
+    async def unfinished_from(self, sender: int | None, limit: int = 20) -> list[StoredUpdate]:
+        """One sender's unfinished updates, oldest first (`None`: updates nobody sent)."""
+        who = "sent_by IS NULL" if sender is None else "sent_by = ?"
+        rows = await self._fetchall(
+            f"SELECT update_id, payload FROM updates WHERE {who}"
+            " AND (processed_at IS NULL OR (replied_at IS NULL AND replies IS NOT NULL))"
+            " ORDER BY update_id LIMIT ?",
+            (limit,) if sender is None else (sender, limit),
+        )
+        return [StoredUpdate(row[0], row[1]) for row in rows]
+
+    async def senders_waiting(self, limit: int = 10_000) -> list[int | None]:
+        """Who has unfinished updates (`None` among them for updates nobody sent)."""
+        rows = await self._fetchall(
+            "SELECT DISTINCT sent_by FROM updates"
+            " WHERE processed_at IS NULL OR (replied_at IS NULL AND replies IS NOT NULL)"
+            " LIMIT ?",
+            (limit,),
+        )
+        return [row[0] for row in rows]
+
     async def mark_processed(self, update_id: int, replies: str | None = None) -> None:
         """Record that an update needed no stored change, with what the bot answers to it."""
         async with self._transaction() as db:

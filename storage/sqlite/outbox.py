@@ -27,10 +27,18 @@ class SQLiteOutbox(SQLiteBase):
                 (_stamp(self._clock()), "safeguarding alert", json.dumps(alert.audit, default=str)),
             )
 
-    async def claim_due(self, limit: int = 20, hold: float = 60.0) -> list[QueuedMessage]:
+    async def claim_due(
+        self,
+        limit: int = 20,
+        hold: float = 60.0,
+        *,
+        worker: str | None = None,
+        least_priority: int = 0,
+    ) -> list[QueuedMessage]:
         """Take messages that may go out now, oldest first, so no other sender takes them too.
 
-        A claim lapses after `hold` seconds, so a sender that died leaves nothing stuck.
+        A claim lapses after `hold` seconds (or at once when its `worker` is known dead), so a
+        sender that died leaves nothing stuck. Only messages of `least_priority` or more urgent.
         """
         now = self._clock()
         async with self._transaction() as db:
@@ -43,8 +51,9 @@ class SQLiteOutbox(SQLiteBase):
                 (_stamp(now),),
             )
             cursor = await db.execute(
-                "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
-                " WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
+                "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id IN (SELECT id"
+                " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
+                " AND priority >= ?"
                 " AND (claimed_until IS NULL OR claimed_until <= ?)"
                 # Each chat reads its messages in the order they were queued, even when an
                 # earlier one waits to be tried again; only an alert may overtake.
@@ -55,7 +64,14 @@ class SQLiteOutbox(SQLiteBase):
                 " ORDER BY priority DESC, id LIMIT ?)"
                 " RETURNING id, key, chat_id, method, text, filename, attachment, attempts, markup,"
                 " priority",
-                (_stamp(now + timedelta(seconds=hold)), _stamp(now), _stamp(now), limit),
+                (
+                    _stamp(now + timedelta(seconds=hold)),
+                    worker,
+                    _stamp(now),
+                    least_priority,
+                    _stamp(now),
+                    limit,
+                ),
             )
             rows = await cursor.fetchall()
         return sorted(
@@ -75,7 +91,7 @@ class SQLiteOutbox(SQLiteBase):
         """Hand claimed messages back unsent, for the next round."""
         async with self._transaction() as db:
             await db.executemany(
-                "UPDATE outbox SET claimed_until = NULL WHERE id = ?",
+                "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL WHERE id = ?",
                 [(message_id,) for message_id in message_ids],
             )
 
