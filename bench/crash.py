@@ -15,7 +15,13 @@ was lost, duplicated, unexpected or misplaced.
 With `--bursts N`, Telegram is also down as each restart begins: its next N sendMessage calls
 answer 500 or 502, so the replies a kill cut off are replayed into an outage.
 
+With `--workers N` (and `--database postgresql://...`), N workers in webhook mode share the
+database behind a round-robin proxy (`tests/proxy.py`) that Telegram posts to; each round kills
+one worker, chosen at random, and starts it again. Also counted then: answers stored out of the
+order their resident typed them.
+
     .venv/bin/python bench/crash.py [--residents 50] [--rounds 30] [--seed 1] [--bursts 20]
+        [--workers 3 --database postgresql://...]
 
 The test suite runs the same harness smaller (tests/test_crash.py).
 """
@@ -28,6 +34,7 @@ import json
 import os
 import random
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -48,6 +55,7 @@ FLOW_ID = "crash-test"
 QUESTIONS = 6
 FIRST_RESIDENT = 70_000
 _QUESTION_RE = re.compile(r"Question (\d+) of")
+_ANSWER_RE = re.compile(r"resident (\d+) answer (\d+) ")
 DONE_TEXT = "All done"
 
 
@@ -70,6 +78,7 @@ class Outcome:
     sent: list[str] = field(default_factory=list)
     stored: Counter[str] = field(default_factory=Counter)
     misplaced: list[str] = field(default_factory=list)  # stored under another question
+    disordered: list[str] = field(default_factory=list)  # stored before an earlier answer
     kills: int = 0
     seconds: float = 0.0
     stuck: list[str] = field(default_factory=list)  # residents left waiting at the end
@@ -91,7 +100,8 @@ class Outcome:
         return (
             f"answers sent {len(self.sent)}, stored {sum(self.stored.values())}, "
             f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, "
-            f"unexpected {len(self.unexpected)}, misplaced {len(self.misplaced)}; "
+            f"unexpected {len(self.unexpected)}, misplaced {len(self.misplaced)}, "
+            f"out of order {len(self.disordered)}; "
             f"{self.kills} SIGKILLs in {self.seconds:.1f} s"
             + f"; residents left waiting for a question: {len(self.stuck)}"
         )
@@ -154,17 +164,36 @@ async def run(
     reply_timeout: float = 60.0,
     bursts: int = 0,
     database: str | None = None,
+    workers: int = 0,
 ) -> Outcome:
     """The crash run on a fresh database (a SQLite file in `workdir`, or the empty one named by
-    `database`, e.g. a PostgreSQL URL); the server `tg` must be started."""
+    `database`, e.g. a PostgreSQL URL); the server `tg` must be started. With `workers`, that
+    many webhook workers behind a round-robin proxy, one killed at random each round."""
     from storage import open_storage
+    from tests.proxy import RoundRobinProxy
     from tests.running_bot import BotProcess, settings_for
 
     rng = random.Random(seed)
     database = database or str(workdir / "crash.db")
     async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
-    process = BotProcess(tg, settings_for(tg, database), log=workdir / "crash.log")
+    proxy: RoundRobinProxy | None = None
+    if workers:
+        ports = _free_ports(workers)
+        proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
+        await proxy.start()
+        processes = [
+            BotProcess(
+                tg,
+                settings_for(
+                    tg, database, webhook_url=f"{proxy.url}/telegram", listen=f"127.0.0.1:{port}"
+                ),
+                log=workdir / f"worker{n}.log",
+            )
+            for n, port in enumerate(ports, start=1)
+        ]
+    else:
+        processes = [BotProcess(tg, settings_for(tg, database), log=workdir / "crash.log")]
     outcome = Outcome()
     people = [
         Person(tg.resident(FIRST_RESIDENT + n), outcome, random.Random(rng.random()))
@@ -172,11 +201,13 @@ async def run(
     ]
     began = time.monotonic()
     stop = asyncio.Event()
-    await process.start()
+    for process in processes:
+        await process.start()
     lives = [asyncio.create_task(p.live(stop, reply_timeout)) for p in people]
     try:
         for _ in range(rounds):
             await asyncio.sleep(rng.uniform(*up))
+            process = rng.choice(processes)
             await process.kill()
             outcome.kills += 1
             if bursts:  # Telegram down as the bot comes back: replayed replies meet 5xx
@@ -199,14 +230,31 @@ async def run(
         for task in lives:
             task.cancel()
         await asyncio.gather(*lives, return_exceptions=True)
-        await process.stop()
+        for process in processes:
+            await process.stop()
+        if proxy is not None:
+            await proxy.stop()
     outcome.seconds = time.monotonic() - began
-    outcome.stored, outcome.misplaced = await _exported(database)
+    outcome.stored, outcome.misplaced, outcome.disordered = await _exported(database)
     return outcome
 
 
-async def _exported(database: str) -> tuple[Counter[str], list[str]]:
-    """The answers `whatmatters export --format jsonl --as-written` prints, counted by text."""
+def _free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 nobody listens on (the system picks them)."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+async def _exported(database: str) -> tuple[Counter[str], list[str], list[str]]:
+    """The answers `whatmatters export --format jsonl --as-written` prints, counted by text;
+    those stored under another question; those stored after a later answer of theirs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
     env.update(PYTHONPATH=str(ROOT), WHATMATTERS_DATABASE=database)
     process = await asyncio.create_subprocess_exec(
@@ -228,7 +276,18 @@ async def _exported(database: str) -> tuple[Counter[str], list[str]]:
     ours = [row for row in rows if row["flow"] == FLOW_ID]
     # Each answer says which question it was typed for: "... (q3)".
     misplaced = [row["answer"] for row in ours if not row["answer"].endswith(f"({row['step']})")]
-    return Counter(row["answer"] for row in ours), misplaced
+    # In the order they were stored (the export's), each resident's answers count up.
+    disordered = []
+    latest: dict[str, int] = {}
+    for row in ours:
+        found = _ANSWER_RE.match(row["answer"])
+        if found is None:
+            continue
+        who, number = found[1], int(found[2])
+        if number < latest.get(who, -1):
+            disordered.append(row["answer"])
+        latest[who] = max(number, latest.get(who, -1))
+    return Counter(row["answer"] for row in ours), misplaced, disordered
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -247,13 +306,15 @@ async def _main(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 bursts=args.bursts,
                 database=args.database,
+                workers=args.workers,
             )
     print(
         f"crash run: {args.residents} residents, {args.rounds} rounds, seed {args.seed}"
         + (f", {args.bursts} failed sends (500/502) at each restart" if args.bursts else "")
+        + (f", {args.workers} webhook workers behind a round-robin proxy" if args.workers else "")
     )
     print(outcome.report())
-    for name in ("lost", "duplicated", "unexpected", "misplaced", "stuck"):
+    for name in ("lost", "duplicated", "unexpected", "misplaced", "disordered", "stuck"):
         for text in getattr(outcome, name)[:10]:
             print(f"  {name}: {text}")
     bad = (
@@ -261,6 +322,7 @@ async def _main(args: argparse.Namespace) -> int:
         or outcome.duplicated
         or outcome.unexpected
         or outcome.misplaced
+        or outcome.disordered
         or outcome.stuck
     )
     return 1 if bad else 0
@@ -279,6 +341,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--bursts", type=int, default=0, help="sendMessage calls failing (5xx) at each restart"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="webhook workers behind a round-robin proxy (needs --database postgresql://...)",
     )
     return asyncio.run(_main(parser.parse_args()))
 

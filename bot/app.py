@@ -14,7 +14,6 @@ from datetime import time, timedelta
 from typing import Any
 
 from telegram import (
-    Bot,
     BotCommand,
     CallbackQuery,
     ChatMember,
@@ -69,7 +68,7 @@ from services.conversation import Conversations, replies_from_json
 from services.digest import Digests, last_scheduled
 from services.threads import WRITE_BUTTON
 from storage import Resident, Storage, StorageError, UpdateStatus
-from storage.models import ASKED_FOR, REPLY_KEY, OutgoingMessage
+from storage.models import ASKED_FOR, HELD_KEY, REPLY_KEY, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +181,7 @@ class ResidentChat:
         self.flood = FloodGauge()
         # How many of a resident's updates are waiting at once (set by `build_application`).
         self.waiting: Callable[[int], int] = lambda sender_id: 1
-        # A slowed-down resident's latest reply, sent once their burst calms, and its task.
-        self._held: dict[int, tuple[Resident, Message]] = {}
+        # A slowed-down resident's wait for calm, after which their held reply is sent.
         self._catching_up: dict[int, asyncio.Task[None]] = {}
         # Spent buttons being taken away (kept here so that the tasks are not collected early).
         self._background: set[asyncio.Task[None]] = set()
@@ -210,9 +208,8 @@ class ResidentChat:
         """Drop the replies held back from bursts (cosmetic; every message is already stored),
         and let spent buttons finish going."""
         for task in self._catching_up.values():
-            task.cancel()
+            task.cancel()  # the held replies wait in the outbox, for the next start
         self._catching_up.clear()
-        self._held.clear()
         if self._background:  # a moment for spent buttons to be taken away
             await asyncio.wait(self._background, timeout=2)
 
@@ -609,16 +606,13 @@ class ResidentChat:
         bot = context.bot
         if pace is None:
             pace = self._pace(resident, messages)
-        if pace is Pace.NORMAL:
-            self._held.pop(resident.chat_id, None)
-        else:
+        if pace is not Pace.NORMAL:
             # A burst: everything is still taken in and stored, but answered only a little: a
             # kind word now, the latest question once it calms. Help after a sign of risk goes
             # out whatever the pace.
             ordinary = [message for message in messages if not message.urgent]
             if ordinary:
-                self._held[resident.chat_id] = (resident, ordinary[-1])
-                self._catch_up_later(bot, resident.chat_id)
+                await self._hold(context, resident, ordinary[-1], update_id)
             urgent = [message for message in messages if message.urgent]
             messages = urgent + ([Message(wording.SLOW_DOWN)] if pace is Pace.SLOW_DOWN else [])
         if messages and await self.storage.replies_waiting(resident.chat_id):
@@ -649,8 +643,33 @@ class ResidentChat:
         waiting = self.waiting(resident.telegram_user_id)
         return self.flood.note(resident.chat_id, len(messages), waiting)
 
-    def _catch_up_later(self, bot: Bot, chat_id: int) -> None:
-        """Once this resident's burst calms, send them the latest reply held back from it."""
+    async def _hold(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        resident: Resident,
+        message: Message,
+        update_id: int,
+    ) -> None:
+        """Keep the latest reply of a burst in the outbox, due once the resident has been quiet
+        a moment, and mark the update answered, in one transaction: it goes out then whichever
+        worker sends it, even after a restart; their next message drops it for a newer one."""
+        calm = self.flood.calm_in(resident.chat_id)
+        held = OutgoingMessage(
+            f"{HELD_KEY}{update_id}",
+            resident.chat_id,
+            "sendMessage",
+            html.escape(message.text),  # the outbox sends HTML; replies are plain text
+            resident_id=resident.id,
+            markup=_markup_json(message),
+            priority=ASKED_FOR,
+            delay=calm,
+        )
+        await self.storage.enqueue_reply(update_id, [held])
+        self._catch_up_later(context, resident.chat_id)
+
+    def _catch_up_later(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """Once this resident's burst calms, send the reply held back from it (the outbox's own
+        round sends it too, if this worker is gone by then)."""
         if chat_id in self._catching_up:
             return
 
@@ -660,15 +679,10 @@ class ResidentChat:
                     wait = self.flood.calm_in(chat_id)
                     if wait <= 0:
                         break
-                    await asyncio.sleep(wait)
-                held = self._held.pop(chat_id, None)
+                    await asyncio.sleep(wait + 0.05)
                 self.flood.calmed(chat_id)
-                if held is not None:
-                    resident, message = held
-                    await bot.send_message(
-                        resident.chat_id, message.text, reply_markup=keyboard(message.buttons)
-                    )
-            except TelegramError as error:
+                await self.outbox.deliver()
+            except StorageError as error:
                 log.info("could not answer a burst once it calmed: %s", error)
             finally:
                 self._catching_up.pop(chat_id, None)

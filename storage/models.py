@@ -195,6 +195,7 @@ class OutgoingMessage:
     resident_id: int | None = None
     markup: str | None = None  # an inline keyboard, as Telegram's JSON
     priority: int = 0  # higher goes first: URGENT (safeguarding), then ASKED_FOR (/mydata)
+    delay: float = 0.0  # seconds after queueing before it may go out
 
 
 # Outbox priorities: a safeguarding alert overtakes everything, a resident's own file overtakes
@@ -205,6 +206,10 @@ ASKED_FOR = 1
 # The outbox key of a resident's reply that Telegram could not take when it was due:
 # `reply:<update_id>:<n>`, so a reply handed over twice is queued once.
 REPLY_KEY = "reply:"
+# A reply held back from a resident's burst of messages (`reply:held:<update_id>`), sent once they
+# are quiet: like any waiting reply, a later committed turn drops it; unlike one, nothing newer
+# waits behind it (the help after a sign of risk, or "please slow down", go at once).
+HELD_KEY = f"{REPLY_KEY}held:"
 
 # The status of a session that holds a resident's reactions and replies to what the service told
 # them ("you said, we did"): no question of it is ever waiting, and it is never resumed.

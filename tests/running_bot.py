@@ -103,12 +103,24 @@ class BotProcess:
             WHATMATTERS_ADMINS=",".join(str(admin) for admin in settings.admins),
             WHATMATTERS_TIMEZONE=settings.timezone,
         )
+        # Webhook mode (one worker of several, perhaps): it listens, and registers the webhook.
+        self.waits_for = "getUpdates"
+        if settings.webhook_url:
+            self.env.update(
+                WHATMATTERS_WEBHOOK_URL=settings.webhook_url, WHATMATTERS_LISTEN=settings.listen
+            )
+            self.waits_for = "setWebhook"
         self.log = log or Path(settings.database).with_suffix(".log")
         self._process: asyncio.subprocess.Process | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the process was started and has not been killed or stopped."""
+        return self._process is not None
+
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        """Start `whatmatters run` and wait until it polls for updates."""
-        polls_before = len(self.tg.calls_to("getUpdates"))
+        """Start `whatmatters run` and wait until it polls for updates (or set its webhook)."""
+        polls_before = len(self.tg.calls_to(self.waits_for))
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -121,7 +133,7 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        await self.tg.wait_for_call("getUpdates", timeout=timeout, count=polls_before + 1)
+        await self.tg.wait_for_call(self.waits_for, timeout=timeout, count=polls_before + 1)
 
     async def kill(self) -> None:
         """SIGKILL: the process dies at once, wherever it is."""

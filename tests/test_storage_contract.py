@@ -450,6 +450,15 @@ class TestStorageContract:
         assert [message.key for message in urgent] == ["alert", "reply"]
         assert [message.key for message in await storage.claim_due()] == ["broadcast"]
 
+    async def test_a_delayed_message_goes_out_only_when_due(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """A reply held back from a burst waits its delay; nothing else waits for it."""
+        await storage.enqueue([_message("held", 1, delay=2.0), _message("now", 2)])
+        assert [message.key for message in await storage.claim_due()] == ["now"]
+        clock.now += timedelta(seconds=3)
+        assert [message.key for message in await storage.claim_due()] == ["held"]
+
     async def test_each_senders_unfinished_updates_come_oldest_first(
         self, storage: Storage
     ) -> None:

@@ -193,11 +193,13 @@ class PostgresBase:
         rows = await conn.fetch(
             "INSERT INTO outbox (key, chat_id, method, text, filename, attachment, created_at,"
             " not_before, resident_id, markup, priority)"
-            " SELECT m.key, m.chat_id, m.method, m.text, m.filename, m.attachment, $10, $10,"
-            " m.resident_id, m.markup, m.priority FROM unnest($1::text[], $2::bigint[],"
-            " $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::text[],"
-            " $9::integer[]) WITH ORDINALITY AS m (key, chat_id, method, text, filename,"
-            " attachment, resident_id, markup, priority, n) ORDER BY m.n"
+            " SELECT m.key, m.chat_id, m.method, m.text, m.filename, m.attachment,"
+            " $10::timestamptz, $10::timestamptz + make_interval(secs => m.delay),"
+            " m.resident_id, m.markup, m.priority"
+            " FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],"
+            " $6::bytea[], $7::bigint[], $8::text[], $9::integer[], $11::float8[])"
+            " WITH ORDINALITY AS m (key, chat_id, method, text, filename, attachment,"
+            " resident_id, markup, priority, delay, n) ORDER BY m.n"
             " ON CONFLICT (key) DO NOTHING RETURNING id",
             [m.key for m in batch],
             [m.chat_id for m in batch],
@@ -209,5 +211,6 @@ class PostgresBase:
             [m.markup for m in batch],
             [m.priority for m in batch],
             now,
+            [m.delay for m in batch],
         )
         return len(rows)

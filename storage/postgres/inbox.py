@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from storage.models import (
+    HELD_KEY,
     REPLY_KEY,
     OutgoingMessage,
     RecordedUpdate,
@@ -123,9 +124,10 @@ class PostgresInbox(PostgresBase):
         newer must then queue behind them."""
         row = await self._fetchone(
             "SELECT 1 FROM outbox WHERE chat_id = $1 AND sent_at IS NULL AND failed_at IS NULL"
-            " AND starts_with(key, $2) LIMIT 1",
+            " AND starts_with(key, $2) AND NOT starts_with(key, $3) LIMIT 1",
             chat_id,
             REPLY_KEY,
+            HELD_KEY,
         )
         return row is not None
 

@@ -13,7 +13,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -161,7 +161,8 @@ class SQLiteBase:
     async def _insert_outgoing(
         self, db: aiosqlite.Connection, messages: Iterable[OutgoingMessage]
     ) -> int:
-        now = _stamp(self._clock())
+        moment = self._clock()
+        now = _stamp(moment)
         # One statement for the lot: a broadcast or an action can queue thousands at once.
         cursor = await db.executemany(
             "INSERT OR IGNORE INTO outbox (key, chat_id, method, text, filename,"
@@ -176,7 +177,7 @@ class SQLiteBase:
                     message.filename,
                     message.attachment,
                     now,
-                    now,
+                    _stamp(moment + timedelta(seconds=message.delay)) if message.delay else now,
                     message.resident_id,
                     message.markup,
                     message.priority,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from storage.models import (
+    HELD_KEY,
     REPLY_KEY,
     OutgoingMessage,
     RecordedUpdate,
@@ -123,8 +124,9 @@ class SQLiteInbox(SQLiteBase):
         to go out to this chat; anything newer must then queue behind them."""
         row = await self._fetchone(
             "SELECT 1 FROM outbox WHERE chat_id = ? AND sent_at IS NULL AND failed_at IS NULL"
-            f" AND substr(key, 1, {len(REPLY_KEY)}) = ? LIMIT 1",
-            (chat_id, REPLY_KEY),
+            f" AND substr(key, 1, {len(REPLY_KEY)}) = ?"
+            f" AND substr(key, 1, {len(HELD_KEY)}) != ? LIMIT 1",
+            (chat_id, REPLY_KEY, HELD_KEY),
         )
         return row is not None
 
