@@ -110,6 +110,8 @@ class BotProcess:
                 WHATMATTERS_WEBHOOK_URL=settings.webhook_url, WHATMATTERS_LISTEN=settings.listen
             )
             self.waits_for = "setWebhook"
+            if settings.workers > 1:  # `run --workers N`: a supervisor and its N workers
+                self.env["WHATMATTERS_WORKERS"] = str(settings.workers)
         self.log = log or Path(settings.database).with_suffix(".log")
         self._process: asyncio.subprocess.Process | None = None
 

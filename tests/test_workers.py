@@ -4,10 +4,20 @@ the scheduled jobs run once."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import socket
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 from bench.crash import run
+from bot.workers import HEARTBEAT, LEAD
+from storage import open_storage
+from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram
+from tests.running_bot import REPO, BotProcess, said, settings_for
 
 
 async def test_three_workers_killed_at_random_lose_repeat_and_reorder_nothing(
@@ -34,3 +44,100 @@ async def test_three_workers_killed_at_random_lose_repeat_and_reorder_nothing(
     assert outcome.misplaced == [], outcome.report()
     assert outcome.disordered == [], outcome.report()
     assert sum(outcome.stored.values()) == len(outcome.sent)
+
+
+async def test_run_with_three_workers_answers_residents_and_sends_the_digest_once(
+    tg: FakeTelegram, tmp_path: Path, postgres_url: str
+) -> None:
+    """`whatmatters run --workers 3` on PostgreSQL: three processes share the webhook port, one
+    of them runs the scheduled jobs (the week's digest goes out once, to each member of staff),
+    a resident is answered, and SIGTERM stops them all cleanly."""
+    staff = [tg.resident(chat_id) for chat_id in (4201, 4202)]
+    async with open_storage(postgres_url) as storage:
+        for chat_id in (4201, 4202):
+            await storage.create_invite(f"code-{chat_id}", ADMIN, storage.now() + timedelta(1))
+            await storage.redeem_invite(f"code-{chat_id}", chat_id, chat_id, f"Colleague {chat_id}")
+    port = free_port()
+    settings = settings_for(
+        tg,
+        postgres_url,
+        admins=[ADMIN],
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen=f"127.0.0.1:{port}",
+        workers=3,
+    )
+    log = tmp_path / "workers.log"
+    process = BotProcess(tg, settings, log=log)
+    await process.start()
+    try:
+        await tg.wait_for_call("setWebhook", timeout=30, count=3)  # all three are up
+        sam = tg.resident(501)
+        sam.send("/start")
+        assert "?" in (await said(sam, timeout=15)).plain
+        for member in staff:
+            assert "week" in (await said(member, timeout=15)).plain.lower()  # the digest
+        await asyncio.sleep(2 * HEARTBEAT + 1)  # time for any second digest to arrive
+    finally:
+        status = await process.stop(timeout=30)
+    assert status == 0
+    async with open_storage(postgres_url) as storage:
+        digest_keys = await storage.sent_keys("digest:")
+        # Every worker has left: nobody holds the lead any more.
+        assert await storage.claim(LEAD, "a test")
+    assert digest_keys, "no digest was sent"
+    assert len(digest_keys) == len(set(digest_keys))
+    for member in staff:
+        assert len(tg.messages_to(member.chat_id)) == len(digest_keys) // len(staff)
+    leaders = re.findall(r"worker (\S+) runs the scheduled jobs", log.read_text())
+    assert len(leaders) == 1, leaders
+    assert log.read_text().count("Traceback") == 0
+
+
+async def test_several_workers_need_a_webhook_and_postgresql(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """`--workers 2` with long polling, or on a SQLite file, is refused in one clear line."""
+    polling = await _whatmatters(tg, str(tmp_path / "a.db"), "--workers", "2")
+    assert polling[0] == 2
+    assert "several workers receive updates by webhook" in polling[1]
+    on_sqlite = await _whatmatters(
+        tg,
+        str(tmp_path / "a.db"),
+        "--workers",
+        "2",
+        "--webhook-url",
+        "https://bot.example.org/telegram",
+    )
+    assert on_sqlite[0] == 2
+    assert "several workers share one PostgreSQL database" in on_sqlite[1]
+    assert "Traceback" not in polling[1] + on_sqlite[1]
+
+
+async def _whatmatters(tg: FakeTelegram, database: str, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        WHATMATTERS_BOT_TOKEN=tg.token,
+        WHATMATTERS_API_BASE_URL=tg.base_url,
+        WHATMATTERS_DATABASE=database,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, (out + err).decode()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
