@@ -12,8 +12,10 @@ from typing import Self
 
 import aiohttp
 from aiohttp import web
+from telegram import Bot
 from yarl import URL
 
+from tests.fake_telegram import FakeTelegram
 from tests.proxy import Backend, RoundRobinProxy
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -187,3 +189,26 @@ async def test_method_path_headers_body_and_status_pass_through() -> None:
         "body": '{"update_id": 7}',
     }
     assert forged == 403
+
+
+async def test_telegrams_posts_through_the_proxy_reach_every_live_worker(
+    tg: FakeTelegram,
+) -> None:
+    """The local Bot API server posts many chats' updates at once through the proxy; with one
+    worker down, the other two take them all, and every update is confirmed."""
+    async with (
+        EchoServer("a") as a,
+        EchoServer("b") as b,
+        EchoServer("c") as c,
+        RoundRobinProxy([a.address, b.address, c.address]) as proxy,
+        Bot(tg.token, base_url=tg.base_url) as bot,
+    ):
+        await b.stop()
+        pushed = [tg.resident(700 + n).send("hello") for n in range(12)]
+        await bot.set_webhook(f"{proxy.url}/telegram", secret_token="right")
+        await tg.wait_until_confirmed(timeout=10)
+    assert sorted(u for u, status in tg.webhook_calls if status == 200) == pushed
+    assert proxy.answered[a.address] + proxy.answered[c.address] == 12
+    assert proxy.answered[a.address] > 0
+    assert proxy.answered[c.address] > 0
+    assert b.address not in proxy.answered
