@@ -439,6 +439,10 @@ class _Pending:
     update: JSONDict
     redelivery: bool = False
     delivered: bool = False
+    queue: int | None = field(init=False)  # its chat, for webhook delivery (webhook_queue)
+
+    def __post_init__(self) -> None:
+        self.queue = webhook_queue(self.update)
 
 
 @dataclass(slots=True)
@@ -1179,7 +1183,7 @@ class FakeTelegram:
         redeliveries = sorted(self._redeliveries, key=lambda p: p.update_id)
         waiting = heapq.merge(self._pending, redeliveries, key=lambda p: p.update_id)
         for entry in waiting:
-            queue = webhook_queue(entry.update)
+            queue = entry.queue
             if queue in taken:
                 continue  # its chat has an earlier update still on its way
             taken.add(queue)
