@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import html
 import itertools
 import json
@@ -32,6 +33,12 @@ DEFAULT_GROUP_ID = -100123
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+
+# Webhook delivery: simultaneous posts when setWebhook gives no max_connections (Telegram's
+# default), the range it clamps max_connections to, and the pause before a failed post is retried.
+DEFAULT_MAX_CONNECTIONS = 40
+MAX_CONNECTIONS_RANGE = (1, 100)
+WEBHOOK_RETRY_PAUSE = 0.2
 
 
 def _words(text: str) -> frozenset[str]:
@@ -432,6 +439,10 @@ class _Pending:
     update: JSONDict
     redelivery: bool = False
     delivered: bool = False
+    queue: int | None = field(init=False)  # its chat, for webhook delivery (webhook_queue)
+
+    def __post_init__(self) -> None:
+        self.queue = webhook_queue(self.update)
 
 
 @dataclass(slots=True)
@@ -545,6 +556,35 @@ def _check_markup(markup: Any) -> JSONDict | None:
 # The server
 
 
+def _max_connections(value: Any) -> int:
+    """setWebhook's max_connections as Telegram takes it: the default when not given, else
+    clamped to MAX_CONNECTIONS_RANGE."""
+    if value is None or value == "":
+        return DEFAULT_MAX_CONNECTIONS
+    low, high = MAX_CONNECTIONS_RANGE
+    return min(max(int(value), low), high)
+
+
+def webhook_queue(update: JSONDict) -> int | None:
+    """The chat an update belongs to, for webhook delivery (one post at a time per chat): the
+    `chat` of a message-like update, a callback query's message's chat or else its sender, the
+    sender (`from`, `user`) of updates without a chat; None (one shared queue) when there is
+    neither. Private chats have the user's id, so a resident's messages and presses share one."""
+    for kind, value in update.items():
+        if kind == "update_id" or not isinstance(value, dict):
+            continue
+        message = value.get("message")
+        for holder in (value, message if isinstance(message, dict) else {}):
+            chat = holder.get("chat")
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+        for field_name in ("from", "user"):
+            sender = value.get(field_name)
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return int(sender["id"])
+    return None
+
+
 class FakeTelegram:
     """A Bot API server on 127.0.0.1; use as `async with FakeTelegram() as tg:`."""
 
@@ -571,7 +611,9 @@ class FakeTelegram:
         self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
         self.webhook_url = ""
         self.webhook_secret: str | None = None
-        # Each post of an update to the webhook: (update_id, the HTTP status that came back).
+        self.webhook_max_connections = DEFAULT_MAX_CONNECTIONS
+        # Each post of an update to the webhook: (update_id, the HTTP status that came back), in
+        # the order the answers came (different chats' posts overlap; one chat's are in order).
         self.webhook_calls: list[tuple[int, int]] = []
         self._webhook_task: asyncio.Task[None] | None = None
 
@@ -841,7 +883,9 @@ class FakeTelegram:
         return sorted(ids)
 
     def is_confirmed(self, update_id: int) -> bool:
-        """Whether the bot confirmed `update_id` (a later getUpdates offset passed it)."""
+        """Whether the bot confirmed `update_id` and every update before it (a later getUpdates
+        offset passed it, or, by webhook, each got 200: posts to different chats may be answered
+        out of order, so a later update can be done while this says False)."""
         if any(p.update_id == update_id for p in self._redeliveries):
             return False
         return not self._pending or self._pending[0].update_id > update_id
@@ -1102,41 +1146,84 @@ class FakeTelegram:
             await self._updates_signal.wait(remaining)
 
     async def _post_to_webhook(self) -> None:
-        """Telegram's side of a webhook: post each waiting update, oldest first, with the secret
-        header, until the bot answers 200; anything else is tried again shortly."""
+        """Telegram's side of a webhook: post waiting updates with the secret header, up to
+        `webhook_max_connections` at once, but each chat's (`webhook_queue`) one at a time and in
+        update_id order: a chat's next update goes only once the one before got 200. Anything
+        else than 200 (or no answer) is posted again after WEBHOOK_RETRY_PAUSE."""
         timeout = aiohttp.ClientTimeout(total=10)
+        posting: dict[int | None, asyncio.Task[None]] = {}  # by queue, at most one each
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            for _ in range(10_000_000):  # bounded: ends with the server
-                if self._closing:
-                    return
-                waiting = sorted([*self._pending, *self._redeliveries], key=lambda p: p.update_id)
-                if not self.webhook_url or not waiting:
+            try:
+                for _ in range(10_000_000):  # bounded: ends with the server
+                    if self._closing:
+                        return
+                    for queue, task in list(posting.items()):
+                        if task.done():
+                            del posting[queue]
+                            task.result()  # an unexpected error ends delivery; stop() raises it
+                    room = self.webhook_max_connections - len(posting)
+                    for queue, entry in self._next_to_post(set(posting), room):
+                        posting[queue] = asyncio.create_task(
+                            self._post_update(session, entry, self.webhook_url, self.webhook_secret)
+                        )
+                    # Woken by a push, a redelivery, setWebhook, or a post that finished.
                     await self._updates_signal.wait(0.5)
-                    continue
-                entry = waiting[0]
-                headers = (
-                    {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
-                    if self.webhook_secret
-                    else {}
-                )
-                try:
-                    async with session.post(
-                        self.webhook_url, json=entry.update, headers=headers
-                    ) as response:
-                        status = response.status
-                except (aiohttp.ClientError, TimeoutError):
-                    status = 0
-                entry.delivered = True
-                self._max_delivered = max(self._max_delivered, entry.update_id)
-                self.webhook_calls.append((entry.update_id, status))
-                if status == 200:
-                    if entry in self._redeliveries:
-                        self._redeliveries.remove(entry)
-                    else:
-                        self._pending.remove(entry)
-                    self._confirm_signal.fire()
-                else:
-                    await asyncio.sleep(0.2)
+            finally:
+                for task in posting.values():
+                    task.cancel()
+                await asyncio.gather(*posting.values(), return_exceptions=True)
+
+    def _next_to_post(self, busy: set[int | None], room: int) -> list[tuple[int | None, _Pending]]:
+        """The oldest waiting update of each queue that has none in flight, oldest first, at most
+        `room` of them."""
+        if not self.webhook_url or room <= 0:
+            return []
+        chosen: list[tuple[int | None, _Pending]] = []
+        taken = set(busy)
+        redeliveries = sorted(self._redeliveries, key=lambda p: p.update_id)
+        waiting = heapq.merge(self._pending, redeliveries, key=lambda p: p.update_id)
+        for entry in waiting:
+            queue = entry.queue
+            if queue in taken:
+                continue  # its chat has an earlier update still on its way
+            taken.add(queue)
+            chosen.append((queue, entry))
+            if len(chosen) >= room:
+                break
+        return chosen
+
+    async def _post_update(
+        self, session: aiohttp.ClientSession, entry: _Pending, url: str, secret: str | None
+    ) -> None:
+        """Post one update once; forget it on 200, else pause before its chat may go again."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        try:
+            try:
+                async with session.post(url, json=entry.update, headers=headers) as response:
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            entry.delivered = True
+            self._max_delivered = max(self._max_delivered, entry.update_id)
+            self.webhook_calls.append((entry.update_id, status))
+            if status == 200:
+                self._forget(entry)
+                self._confirm_signal.fire()
+            else:
+                await asyncio.sleep(WEBHOOK_RETRY_PAUSE)
+        finally:
+            self._updates_signal.fire()  # the queue is free again
+
+    def _forget(self, entry: _Pending) -> None:
+        """Drop `entry` (this very one) from the waiting updates, if it is still there (a
+        drop_pending_updates may have gone first)."""
+        if entry.redelivery:
+            self._redeliveries = [p for p in self._redeliveries if p is not entry]
+        else:
+            for index, waiting in enumerate(self._pending):
+                if waiting is entry:
+                    del self._pending[index]
+                    break
 
     def _confirm(self, offset: int) -> None:
         pending = self._pending
@@ -1207,6 +1294,7 @@ class FakeTelegram:
     def _set_webhook(self, params: JSONDict) -> bool:
         self.webhook_url = str(params.get("url") or "")
         self.webhook_secret = params.get("secret_token")
+        self.webhook_max_connections = _max_connections(params.get("max_connections"))
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = frozenset(allowed) if allowed else _DEFAULT_ALLOWED
@@ -1218,6 +1306,7 @@ class FakeTelegram:
     def _delete_webhook(self, params: JSONDict) -> bool:
         self.webhook_url = ""
         self.webhook_secret = None
+        self.webhook_max_connections = DEFAULT_MAX_CONNECTIONS
         if params.get("drop_pending_updates"):
             self._drop_pending()
         return True
@@ -1234,7 +1323,7 @@ class FakeTelegram:
             "pending_update_count": len(self._pending) + len(self._redeliveries),
         }
         if self.webhook_url:
-            info["max_connections"] = 40
+            info["max_connections"] = self.webhook_max_connections
         return info
 
     def _chat(self, params: JSONDict) -> JSONDict:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
@@ -38,6 +42,7 @@ from tests.fake_telegram import (
     render_html,
     render_markdown,
     render_markdown_v2,
+    webhook_queue,
 )
 
 USER = 501
@@ -380,3 +385,155 @@ async def test_second_poller_conflicts(tg: FakeTelegram, bot: Bot) -> None:
         assert await other.get_updates(timeout=0) == ()
     with pytest.raises(Conflict, match="terminated by other getUpdates request"):
         await asyncio.wait_for(first, timeout=5)
+
+
+# -- webhook delivery ---------------------------------------------------------------------------
+
+
+class WebhookEndpoint:
+    """A bot's webhook on 127.0.0.1 that records how Telegram's posts overlap.
+
+    Each post takes `work` seconds (the bot handling it), or, with `crowd`, waits until `crowd`
+    posts are in flight at once (at most 5 s); it is answered 200, except the first post of each
+    update id in `fail_once`, answered 500.
+    """
+
+    def __init__(
+        self, work: float = 0.05, crowd: int = 0, fail_once: frozenset[int] = frozenset()
+    ) -> None:
+        self.work = work
+        self.crowd = crowd
+        self.fail_once = set(fail_once)
+        self.arrivals: list[tuple[int, int | None]] = []  # (update_id, chat) as posts came
+        self.in_flight: Counter[int | None] = Counter()  # by chat
+        self.most_at_once = 0
+        self.overlaps_in_a_chat: list[int] = []  # posted while their chat had one in flight
+        self._crowded = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _post(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        update_id, chat = int(update["update_id"]), webhook_queue(update)
+        self.arrivals.append((update_id, chat))
+        if self.in_flight[chat]:
+            self.overlaps_in_a_chat.append(update_id)
+        self.in_flight[chat] += 1
+        try:
+            self.most_at_once = max(self.most_at_once, self.in_flight.total())
+            if self.crowd:
+                if self.in_flight.total() >= self.crowd:
+                    self._crowded.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._crowded.wait(), 5)
+            else:
+                await asyncio.sleep(self.work)  # the bot's handling, not synchronisation
+            if update_id in self.fail_once:
+                self.fail_once.discard(update_id)
+                return web.Response(status=500)
+            return web.Response(status=200)
+        finally:
+            self.in_flight[chat] -= 1
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/hook", self._post)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def test_webhook_queue_is_the_chat_of_an_update(tg: FakeTelegram) -> None:
+    """Messages, presses and membership changes of one resident share their chat; an update with
+    neither chat nor sender shares the None queue."""
+    sam = tg.resident(USER)
+    sent = sam.send("hello")
+    grouped = sam.send_in_group("hi all")
+    left = sam.block_bot()
+    assert webhook_queue(tg.updates[sent]) == USER
+    assert webhook_queue(tg.updates[grouped]) == -100123
+    assert webhook_queue(tg.updates[left]) == USER
+    inline = {"update_id": 1, "callback_query": {"id": "1", "from": {"id": 77}, "data": "x"}}
+    assert webhook_queue(inline) == 77
+    assert webhook_queue({"update_id": 2, "poll": {"id": "p", "question": "?"}}) is None
+
+
+async def test_updates_of_different_chats_are_posted_at_once(tg: FakeTelegram, bot: Bot) -> None:
+    """Like Telegram over several connections, one post per chat is in flight together."""
+    async with WebhookEndpoint(crowd=3) as endpoint:
+        for user in (601, 602, 603):
+            tg.resident(user).send("hello")
+        await bot.set_webhook(endpoint.url)
+        await tg.wait_until_confirmed(timeout=10)
+    assert endpoint.most_at_once == 3
+    assert sorted(update_id for update_id, _ in tg.webhook_calls) == sorted(tg.updates)
+    assert {status for _, status in tg.webhook_calls} == {200}
+
+
+async def test_one_chats_updates_go_one_at_a_time_in_order_even_after_a_failed_post(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    """A chat's next update is posted only once the one before got 200: the first, refused once
+    with 500, is posted again before the rest of its chat, while another chat goes on."""
+    sam, alex = tg.resident(601), tg.resident(602)
+    sams = [sam.send(f"sam {n}") for n in range(4)]
+    alexs = [alex.send(f"alex {n}") for n in range(4)]
+    async with WebhookEndpoint(fail_once=frozenset({sams[0]})) as endpoint:
+        await bot.set_webhook(endpoint.url)
+        await tg.wait_until_confirmed(timeout=10)
+    assert endpoint.overlaps_in_a_chat == []
+    assert [u for u, chat in endpoint.arrivals if chat == sam.chat_id] == [sams[0], *sams]
+    assert [u for u, chat in endpoint.arrivals if chat == alex.chat_id] == alexs
+    assert [(u, status) for u, status in tg.webhook_calls if u in sams] == [
+        (sams[0], 500),
+        *((u, 200) for u in sams),
+    ]
+    # Alex was not held up by Sam's failure: his posts went on during Sam's pause.
+    first_sam_200 = tg.webhook_calls.index((sams[0], 200))
+    assert tg.webhook_calls.index((alexs[1], 200)) < first_sam_200
+
+
+async def test_max_connections_one_posts_strictly_one_at_a_time(tg: FakeTelegram, bot: Bot) -> None:
+    """setWebhook's max_connections=1 allows one post in flight at all, oldest first; getWebhookInfo
+    reports it, and Telegram's default (40) and clamp (to 1..100) apply otherwise."""
+    async with WebhookEndpoint() as endpoint:
+        pushed = [tg.resident(user).send("hello") for user in (601, 602, 603, 604)]
+        await bot.set_webhook(endpoint.url, max_connections=1)
+        assert (await bot.get_webhook_info()).max_connections == 1
+        await tg.wait_until_confirmed(timeout=10)
+        assert endpoint.most_at_once == 1
+        assert [u for u, _ in endpoint.arrivals] == pushed
+        await bot.set_webhook(endpoint.url)
+        assert (await bot.get_webhook_info()).max_connections == 40
+        await bot.set_webhook(endpoint.url, max_connections=500)
+        assert (await bot.get_webhook_info()).max_connections == 100
+
+
+async def test_a_redelivered_update_is_posted_again_after_it_was_confirmed(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    """redeliver() works over the webhook too: the same update id is posted a second time."""
+    async with WebhookEndpoint() as endpoint:
+        update_id = tg.resident(USER).send("once")
+        await bot.set_webhook(endpoint.url)
+        await tg.wait_until_confirmed(update_id, timeout=10)
+        tg.redeliver(update_id)
+        await tg.wait_until_confirmed(update_id, timeout=10)
+    assert [u for u, _ in endpoint.arrivals] == [update_id, update_id]
+    assert tg.webhook_calls == [(update_id, 200), (update_id, 200)]
+    assert tg.pending_updates == []
