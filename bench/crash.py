@@ -294,6 +294,21 @@ async def _main(args: argparse.Namespace) -> int:
     from tests.fake_telegram import FakeTelegram
 
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    if args.workers and not args.database:
+        # Several workers share a PostgreSQL database: a throwaway one on this machine.
+        from tests.postgres_server import PostgresServer, binaries
+
+        folder = binaries()
+        if folder is None:
+            print("--workers needs --database postgresql://... or PostgreSQL's programs here")
+            return 2
+        server = PostgresServer(folder)
+        server.start()
+        try:
+            args.database = server.new_database(migrated=False)
+            return await _main(args)
+        finally:
+            server.stop()
     with tempfile.TemporaryDirectory(prefix="whatmatters-crash-") as temporary:
         workdir: Path = args.keep or Path(temporary)
         workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before anything runs)
@@ -346,7 +361,8 @@ def main() -> int:
         "--workers",
         type=int,
         default=0,
-        help="webhook workers behind a round-robin proxy (needs --database postgresql://...)",
+        help="webhook workers behind a round-robin proxy, on PostgreSQL (--database, or a"
+        " throwaway server started from the machine's initdb and pg_ctl)",
     )
     return asyncio.run(_main(parser.parse_args()))
 
