@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -39,6 +40,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +53,7 @@ if str(ROOT) not in sys.path:
 
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram, Resident
+    from tests.running_bot import BotProcess
 
 FLOW_ID = "crash-test"
 QUESTIONS = 6
@@ -170,30 +174,11 @@ async def run(
     `database`, e.g. a PostgreSQL URL); the server `tg` must be started. With `workers`, that
     many webhook workers behind a round-robin proxy, one killed at random each round."""
     from storage import open_storage
-    from tests.proxy import RoundRobinProxy
-    from tests.running_bot import BotProcess, settings_for
 
     rng = random.Random(seed)
     database = database or str(workdir / "crash.db")
     async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
-    proxy: RoundRobinProxy | None = None
-    if workers:
-        ports = _free_ports(workers)
-        proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
-        await proxy.start()
-        processes = [
-            BotProcess(
-                tg,
-                settings_for(
-                    tg, database, webhook_url=f"{proxy.url}/telegram", listen=f"127.0.0.1:{port}"
-                ),
-                log=workdir / f"worker{n}.log",
-            )
-            for n, port in enumerate(ports, start=1)
-        ]
-    else:
-        processes = [BotProcess(tg, settings_for(tg, database), log=workdir / "crash.log")]
     outcome = Outcome()
     people = [
         Person(tg.resident(FIRST_RESIDENT + n), outcome, random.Random(rng.random()))
@@ -201,8 +186,62 @@ async def run(
     ]
     began = time.monotonic()
     stop = asyncio.Event()
-    for process in processes:
-        await process.start()
+    async with bots(tg, database, workdir, workers) as processes:
+        await _crash(tg, processes, people, stop, rng, outcome, rounds, up, reply_timeout, bursts)
+    outcome.seconds = time.monotonic() - began
+    outcome.stored, outcome.misplaced, outcome.disordered = await _exported(database)
+    return outcome
+
+
+@asynccontextmanager
+async def bots(
+    tg: FakeTelegram, database: str, workdir: Path, workers: int = 0
+) -> AsyncIterator[list[BotProcess]]:
+    """`whatmatters run` processes on `database`, started, and stopped at the end: one polling
+    (`workers` 0), or that many webhook workers behind a round-robin proxy (tests/proxy.py)
+    that the local Bot API server posts to."""
+    from tests.proxy import RoundRobinProxy
+    from tests.running_bot import BotProcess, settings_for
+
+    async with contextlib.AsyncExitStack() as stack:
+        if workers:
+            ports = _free_ports(workers)
+            proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
+            await stack.enter_async_context(proxy)
+            processes = [
+                BotProcess(
+                    tg,
+                    settings_for(
+                        tg,
+                        database,
+                        webhook_url=f"{proxy.url}/telegram",
+                        listen=f"127.0.0.1:{port}",
+                    ),
+                    log=workdir / f"worker{n}.log",
+                )
+                for n, port in enumerate(ports, start=1)
+            ]
+        else:
+            processes = [BotProcess(tg, settings_for(tg, database), log=workdir / "bot.log")]
+        for process in processes:
+            stack.push_async_callback(process.stop)
+            await process.start()
+        yield processes
+
+
+async def _crash(
+    tg: FakeTelegram,
+    processes: list[BotProcess],
+    people: list[Person],
+    stop: asyncio.Event,
+    rng: random.Random,
+    outcome: Outcome,
+    rounds: int,
+    up: tuple[float, float],
+    reply_timeout: float,
+    bursts: int,
+) -> None:
+    """Kill a bot at random, again and again, while the residents answer; then let them finish."""
     lives = [asyncio.create_task(p.live(stop, reply_timeout)) for p in people]
     try:
         for _ in range(rounds):
@@ -230,13 +269,6 @@ async def run(
         for task in lives:
             task.cancel()
         await asyncio.gather(*lives, return_exceptions=True)
-        for process in processes:
-            await process.stop()
-        if proxy is not None:
-            await proxy.stop()
-    outcome.seconds = time.monotonic() - began
-    outcome.stored, outcome.misplaced, outcome.disordered = await _exported(database)
-    return outcome
 
 
 def _free_ports(count: int) -> list[int]:

@@ -43,7 +43,7 @@ from bench.crash import (  # noqa: E402 (after the path is set)
     FLOW_ID,
     QUESTIONS,
     _exported,
-    _free_ports,
+    bots,
     crash_flow,
 )
 
@@ -125,39 +125,15 @@ async def measure(
 ) -> Figures:
     """Run the load against `workers` webhook workers on `database` (0: one polling process)."""
     from storage import open_storage
-    from tests.proxy import RoundRobinProxy
-    from tests.running_bot import BotProcess, settings_for
 
     name = "SQLite, 1 process" if not workers else f"PostgreSQL, {workers} worker(s)"
     figures = Figures(name)
     async with open_storage(database) as storage:
         await storage.publish_flow(FLOW_ID, crash_flow())
-    proxy: RoundRobinProxy | None = None
-    if workers:
-        ports = _free_ports(workers)
-        proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
-        await proxy.start()
-        processes = [
-            BotProcess(
-                tg,
-                settings_for(
-                    tg, database, webhook_url=f"{proxy.url}/telegram", listen=f"127.0.0.1:{port}"
-                ),
-                log=workdir / f"{name[:10]}-worker{n}.log",
-            )
-            for n, port in enumerate(ports, start=1)
-        ]
-    else:
-        processes = [BotProcess(tg, settings_for(tg, database), log=workdir / "sqlite.log")]
-    try:
-        for process in processes:
-            await process.start()
+    logs = workdir / f"set-up-{workers}"
+    logs.mkdir(exist_ok=True)
+    async with bots(tg, database, logs, workers):
         await _load(tg, residents, rounds, figures)
-    finally:
-        for process in processes:
-            await process.stop()
-        if proxy is not None:
-            await proxy.stop()
     stored, misplaced, disordered = await _exported(database)
     figures.stored_once = (
         sorted(stored.elements()) == sorted(figures.sent) and not misplaced and not disordered
