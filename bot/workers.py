@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.ext import Application
 
-from storage import Inbox, Workers
+from storage import Inbox, StorageError, Workers
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,10 @@ class ChatDrains:
                     waiting = await self.storage.unfinished_from(sender, limit=1)
                     if not waiting and sender not in self._again:
                         return
-        except Exception:
+        except StorageError as error:
             # The database is unreachable, say: the sweep comes back for these updates.
+            log.warning("could not handle the updates waiting from a sender: %s", error)
+        except Exception:
             log.exception("could not handle the updates waiting from a sender")
         finally:
             # No await between the last look and leaving the table: an arrival after this

@@ -199,10 +199,12 @@ async def test_the_migration_gives_themes_kept_before_it_their_answer_tone(tmp_p
     path = tmp_path / "old.db"
     async with SQLiteStorage(path, clock=HandClock()) as storage:
         await keep(storage, "Bins left out", Analysed(("Bins",), -0.5, "negative", ()))
-    # Back to how a database at migration 0014 looks.
+    # Back to how a database at migration 0014 looks (0016 undone too).
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.executescript(
-            "DROP TABLE theme_corrections; ALTER TABLE answer_themes DROP COLUMN tone;"
+            "DROP TABLE workers; DROP TABLE claims; DROP INDEX updates_unfinished;"
+            " ALTER TABLE updates DROP COLUMN sent_by; ALTER TABLE outbox DROP COLUMN claimed_by;"
+            " DROP TABLE theme_corrections; ALTER TABLE answer_themes DROP COLUMN tone;"
             " PRAGMA user_version = 14;"
         )
     async with SQLiteStorage(path, clock=HandClock()) as storage:
