@@ -861,20 +861,6 @@ def schedule_jobs(
     def leads() -> bool:
         return worker is None or worker.leading
 
-    if worker is not None and drains is not None:
-        started = False
-
-        async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
-            nonlocal started
-            try:
-                await worker.beat()
-                await drains.sweep(everyone=not started)
-                started = True
-            except StorageError as error:
-                log.warning("could not reach the database for the heartbeat: %s", error)
-
-        app.job_queue.run_repeating(heartbeat, interval=HEARTBEAT, first=0, name="heartbeat")
-
     async def weekly_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
         if not leads():
             return
@@ -887,6 +873,22 @@ def schedule_jobs(
     async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
         if leads():
             await outbox.deliver()
+
+    if worker is not None and drains is not None:
+        started = False
+
+        async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+            nonlocal started
+            try:
+                if await worker.beat() and started:
+                    # Taking over from a leader that died: a digest due meanwhile goes now.
+                    await weekly_digest(context)
+                await drains.sweep(everyone=not started)
+                started = True
+            except StorageError as error:
+                log.warning("could not reach the database for the heartbeat: %s", error)
+
+        app.job_queue.run_repeating(heartbeat, interval=HEARTBEAT, first=0, name="heartbeat")
 
     app.job_queue.run_daily(
         weekly_digest,

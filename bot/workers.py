@@ -82,16 +82,19 @@ class Worker:
             await self.storage.worker_stopped(self.name)
         await self.beat()
 
-    async def beat(self) -> None:
-        """Say this worker is alive; clear dead workers' claims; lead if nobody alive does."""
+    async def beat(self) -> bool:
+        """Say this worker is alive; clear dead workers' claims; lead if nobody alive does.
+        True if this worker has just begun to lead."""
         await self.storage.heartbeat(self.name, ALIVE_FOR)
         dead = await self.storage.clear_dead_workers()
         if dead:
             log.warning("%d worker(s) stopped answering; their work is taken over", dead)
         leading = await self.storage.claim(LEAD, self.name)
-        if leading and not self.leading:
+        began = leading and not self.leading
+        if began:
             log.info("worker %s runs the scheduled jobs", self.name)
         self.leading = leading
+        return began
 
     async def stop(self) -> None:
         """Leave cleanly: everything this worker held is anyone's at once."""

@@ -12,9 +12,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bench.crash import run
-from bot.workers import HEARTBEAT, LEAD
+from bench.crash import bots, run
+from bot.workers import ALIVE_FOR, HEARTBEAT, LEAD
 from storage import open_storage
+from storage.models import OutgoingMessage
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import REPO, BotProcess, said, settings_for
@@ -141,3 +142,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_when_the_leading_worker_is_killed_another_takes_over_the_scheduled_work(
+    tg: FakeTelegram, tmp_path: Path, postgres_url: str
+) -> None:
+    """A broadcast waits for the worker that paces it: with the leader SIGKILLed, the other
+    worker takes the lead once the leader's heartbeat lapses, and sends it."""
+    resident = tg.resident(640)
+    async with bots(tg, postgres_url, tmp_path, workers=2) as (first, second):
+        assert "runs the scheduled jobs" in first.log.read_text()  # the first to start leads
+        await first.kill()
+        async with open_storage(postgres_url) as storage:
+            await storage.enqueue(
+                [OutgoingMessage("broadcast:1:640", resident.chat_id, "sendMessage", "News")]
+            )
+        message = await said(resident, timeout=ALIVE_FOR + 4 * HEARTBEAT + 5)
+        assert message.plain == "News"
+        assert "runs the scheduled jobs" in second.log.read_text()
