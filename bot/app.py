@@ -915,10 +915,12 @@ def schedule_jobs(
 
 
 async def apply_retention(storage: Storage, days: int) -> int:
-    """Delete answers older than the retention period (WHATMATTERS_RETENTION_DAYS)."""
+    """Delete answers older than the retention period (WHATMATTERS_RETENTION_DAYS), and the
+    dashboard's sign-in links and sessions that can no longer be used."""
     deleted = await storage.delete_older_than(storage.now() - timedelta(days=days))
     if deleted:
         log.info("deleted %d answers older than %d days", deleted, days)
+    await storage.forget_spent_web_access(storage.now())
     return deleted
 
 

@@ -607,6 +607,11 @@ class Dashboard(Protocol):
         """End every session of one person (no longer staff); how many were open."""
         ...
 
+    async def forget_spent_web_access(self, now: datetime) -> int:
+        """Delete sign-in links and sessions that can no longer be used (expired, or a session
+        ended) by `now`; how many went."""
+        ...
+
     async def weekly_figures(
         self,
         weeks: Sequence[tuple[datetime, datetime]],

@@ -811,6 +811,25 @@ class TestStorageContract:
         assert other is not None
         assert other.telegram_user_id == 821
 
+    async def test_spent_links_and_sessions_are_forgotten_and_live_ones_kept(
+        self, storage: Storage, clock: HandClock
+    ) -> None:
+        """The retention job deletes what can no longer sign anyone in: expired links, expired
+        or ended sessions; an open link and a live session stay."""
+        soon, later = clock.now + timedelta(minutes=15), clock.now + timedelta(hours=8)
+        await storage.create_sign_in_link("expired", 820, clock.now + timedelta(minutes=1))
+        await storage.create_sign_in_link("open", 820, soon)
+        for n, until in enumerate((clock.now + timedelta(minutes=5), later, later)):
+            await storage.create_sign_in_link(f"used-{n}", 820, soon)
+            await storage.spend_sign_in_link(f"used-{n}", f"session-{n}", until)
+        await storage.end_web_session("session-2")
+        clock.now += timedelta(minutes=10)
+        # Gone: the expired link, session 0 (expired) and session 2 (signed out).
+        assert await storage.forget_spent_web_access(clock.now) == 3
+        assert await storage.forget_spent_web_access(clock.now) == 0
+        assert await storage.sign_in_link_open("open")
+        assert await storage.web_session("session-1") is not None
+
     async def test_find_answers_filters_and_pages_newest_first(
         self, storage: Storage, clock: HandClock
     ) -> None:

@@ -96,6 +96,15 @@ class PostgresDashboard(PostgresBase):
             )
         return _count(status)
 
+    async def forget_spent_web_access(self, now: datetime) -> int:
+        """Delete sign-in links and sessions that can no longer be used by `now`."""
+        async with self._transaction() as conn:
+            links = await conn.execute("DELETE FROM web_links WHERE expires_at <= $1", now)
+            sessions = await conn.execute(
+                "DELETE FROM web_sessions WHERE expires_at <= $1 OR ended_at IS NOT NULL", now
+            )
+        return _count(links) + _count(sessions)
+
     async def weekly_figures(
         self,
         weeks: Sequence[tuple[datetime, datetime]],

@@ -92,6 +92,16 @@ class SQLiteDashboard(SQLiteBase):
             )
         return cursor.rowcount
 
+    async def forget_spent_web_access(self, now: datetime) -> int:
+        """Delete sign-in links and sessions that can no longer be used by `now`."""
+        stamp = _stamp(now)
+        async with self._transaction() as db:
+            links = await db.execute("DELETE FROM web_links WHERE expires_at <= ?", (stamp,))
+            sessions = await db.execute(
+                "DELETE FROM web_sessions WHERE expires_at <= ? OR ended_at IS NOT NULL", (stamp,)
+            )
+        return max(links.rowcount, 0) + max(sessions.rowcount, 0)
+
     async def weekly_figures(
         self,
         weeks: Sequence[tuple[datetime, datetime]],
