@@ -40,6 +40,16 @@ PRAISE_INSTEAD_OF_CHANGE: Final = 1.0
 # "What was good?" — "Everything!"
 EVERYTHING: Final = frozenset({"everything", "everyone", "all", "everybody"})
 EVERYTHING_PRAISE: Final = 1.0
+# To "what could be better?", praise inside a request is wished for, not given: "Listening to my
+# concerns", "Engage more with patients", "Staff could explain things better". A request opens
+# with a verb in -ing, or asks for more, less or better, or says what staff could or should do;
+# "nothing could be better" and "more than happy" are not requests.
+CHANGE_WORDS: Final = frozenset({"more", "less", "fewer", "better"})
+CHANGE_MODALS: Final = frozenset({"could", "should"})
+NOT_CHANGE_AFTER: Final = frozenset({"than", "not", "never", "have"})
+DENIALS: Final = frozenset({"any", "anything", "nobody", "nothing", "none", "no", "not", "never"})
+THINGS: Final = frozenset({"nothing", "everything", "something", "anything"})
+LINKING_VERBS: Final = frozenset({"is", "was", "are", "were", "has", "have", "had"})
 STEEPNESS: Final = 0.9
 TONE_THRESHOLD: Final = 0.1
 
@@ -68,6 +78,14 @@ def read(tokens: list[Token], lexicon: Lexicon, asks_for: AsksFor) -> Reading:
     lead = _nothing_lead(tokens, lexicon)
     praise, criticism, no_change_phrase = _assess(tokens, lexicon, lead)
     nothing = criticism == 0 and (no_change_phrase or lead >= 0)
+    if (
+        asks_for == "improvement"
+        and praise > 0
+        and criticism == 0
+        and not nothing
+        and asks_for_change(tokens, lexicon)
+    ):
+        criticism = -SUGGESTION
     words = [token.lower for token in tokens if token.kind == "word"]
     if asks_for == "praise" and words and len(words) <= 3 and words[0] in EVERYTHING:
         praise += EVERYTHING_PRAISE
@@ -86,6 +104,38 @@ def read(tokens: list[Token], lexicon: Lexicon, asks_for: AsksFor) -> Reading:
             + (PRIOR[asks_for] if words else 0.0)
         )
     return Reading(math.tanh(STEEPNESS * raw), praise, criticism, nothing)
+
+
+def asks_for_change(tokens: list[Token], lexicon: Lexicon) -> bool:
+    """Whether an answer is a request: "Listening to concerns", "Engage more", "Staff could…"."""
+    words = [token.lower for token in tokens if token.kind == "word"]
+    if not words:
+        return False
+    first = tokens[0] if tokens[0].kind == "word" else None
+    if (
+        first is not None
+        and first.lower.endswith("ing")
+        and len(first.lower) > 4
+        and first.lower not in THINGS
+        # "Caring staff", "Amazing" are praise, not requests; "Listening" barely counts as praise.
+        and lexicon.sense(first.lower, first.stem).score < 0.5
+        and (len(words) < 2 or words[1] not in LINKING_VERBS)
+    ):
+        return True
+    denied = False
+    for i, word in enumerate(words):
+        if word in DENIALS or lexicon.sense(word, word).breaks:
+            # "I don't think you could do any better": denied until the clause ends.
+            denied = word in DENIALS
+            continue
+        if denied:
+            continue
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word in CHANGE_WORDS and following != "than":
+            return True
+        if word in CHANGE_MODALS and following not in NOT_CHANGE_AFTER:
+            return True
+    return False
 
 
 def says_nothing(tokens: list[Token], lexicon: Lexicon) -> bool:

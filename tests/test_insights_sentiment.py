@@ -26,6 +26,24 @@ def test_a_suggestion_to_an_improvement_question_reads_negative() -> None:
     assert analyse("The parking", asks_for="improvement").tone == "negative"
 
 
+def test_a_request_to_an_improvement_question_reads_negative_despite_its_kind_words() -> None:
+    """'Listening to my concerns' or 'staff could explain more clearly' asks for a change."""
+    for answer in (
+        "Listening to my concerns and explaining things clearly",
+        "Staff could explain things more clearly",
+        "Being patient with people who are nervous",
+    ):
+        assert analyse(answer, asks_for="improvement").tone == "negative", answer
+    # Denied or compared, the same words say nothing needs to change.
+    for answer in (
+        "I don't think you could do any better",
+        "More than happy with everything",
+        "Caring staff, nothing to change",
+        "Amazing staff",
+    ):
+        assert analyse(answer, asks_for="improvement").tone == "positive", answer
+
+
 def test_praise_given_to_an_improvement_question_stays_positive() -> None:
     """Someone who answers 'what could be better?' with praise is still praising."""
     result = analyse("The staff were all really friendly and helpful", asks_for="improvement")
