@@ -50,6 +50,39 @@ NOT_CHANGE_AFTER: Final = frozenset({"than", "not", "never", "have"})
 DENIALS: Final = frozenset({"any", "anything", "nobody", "nothing", "none", "no", "not", "never"})
 THINGS: Final = frozenset({"nothing", "everything", "something", "anything"})
 LINKING_VERBS: Final = frozenset({"is", "was", "are", "were", "has", "have", "had"})
+# "Could not have been done better", "there is nothing they could do better", "nothing more could
+# be done": a comparative that a modal and a denial turn round says nothing needs to change, in any
+# wording; only helping verbs may come between the modal and the comparative ("Could not give me
+# more time" is a complaint).
+MODALS: Final = frozenset({"could", "can", "would"})
+COMPARATIVES: Final = frozenset({"better", "more", "improved", "bettered"})
+BETWEEN_MODAL_AND_COMPARATIVE: Final = frozenset(
+    [
+        "not",
+        "never",
+        "nothing",
+        "have",
+        "has",
+        "been",
+        "be",
+        "do",
+        "done",
+        "did",
+        "any",
+        "a",
+        "an",
+        "much",
+        "anything",
+        "possibly",
+        "really",
+        "ever",
+        "get",
+        "got",
+        "it",
+        "them",
+    ]
+)
+CANNOT_BE_BETTER: Final = 0.8
 STEEPNESS: Final = 0.9
 TONE_THRESHOLD: Final = 0.1
 
@@ -166,6 +199,27 @@ def _nothing_lead(tokens: list[Token], lexicon: Lexicon) -> int:
     return -1
 
 
+def _cannot_be_better(tokens: list[Token], i: int, denied: bool) -> int:
+    """How many words from `i` say "(nothing) could (not) be better", or 0 when they do not.
+
+    `tokens[i]` is a modal ("could not do better", with `denied` when a "not" or "nothing" came
+    earlier in the clause: "there is nothing they could do better"), or "nothing" followed by a
+    comparative and a modal ("nothing more could be done").
+    """
+    n = len(tokens)
+    if tokens[i].lower == "nothing":
+        if tokens[i + 1].lower in COMPARATIVES and tokens[i + 2].lower in MODALS:
+            return 3
+        return 0
+    k = i + 1
+    while k < n and tokens[k].lower in BETWEEN_MODAL_AND_COMPARATIVE:
+        denied = denied or tokens[k].lower in ("not", "never", "nothing")
+        k += 1
+    if denied and k < n and tokens[k].lower in COMPARATIVES:
+        return k + 1 - i
+    return 0
+
+
 def _opens_with(tokens: list[Token], i: int, words: tuple[str, ...]) -> bool:
     if i + len(words) > len(tokens):
         return False
@@ -183,6 +237,7 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
     no_change = False
     last = 0.0  # the score of the latest word, for "!" to strengthen
     negation_left = 0
+    denied = False  # a "not", "nothing", "no one" earlier in this clause
     boost = 1.0
     wished = False
     clause_start = True
@@ -197,16 +252,27 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 else:
                     criticism -= extra
                 last = 0.0
-            negation_left, boost, wished, clause_start = 0, 1.0, False, True
+            negation_left, boost, wished, clause_start, denied = 0, 1.0, False, True, False
             i += 1
             continue
         word = sense(token.lower, token.stem)
         if word.breaks:
-            negation_left, boost, wished, clause_start = 0, 1.0, False, True
+            negation_left, boost, wished, clause_start, denied = 0, 1.0, False, True, False
             i += 1
             continue
         score = 0.0
         width = 0
+        if token.lower in MODALS or (token.lower == "nothing" and i + 2 < n):
+            width = _cannot_be_better(tokens, i, denied)
+            if width:
+                praise += CANNOT_BE_BETTER
+                no_change = True
+                negation_left, boost, wished, clause_start = 0, 1.0, False, False
+                last = CANNOT_BE_BETTER
+                i += width
+                continue
+        if word.role in (NEGATION, SHORT_NEGATION):
+            denied = True
         if i + 1 < n and token.stem in phrase_starts:
             for phrase, phrase_score, says_no_change in phrases.get(
                 (token.stem, tokens[i + 1].stem), ()
@@ -218,6 +284,8 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 if k == size:
                     score, width = phrase_score, size
                     no_change = no_change or says_no_change
+                    # "I do not think there is anything they could do better"
+                    denied = denied or says_no_change
                     break
         if not width:
             width = 1
