@@ -152,7 +152,10 @@ def asks_for_change(tokens: list[Token], lexicon: Lexicon) -> bool:
         and first.lower not in THINGS
         # "Caring staff", "Amazing" are praise, not requests; "Listening" barely counts as praise.
         and lexicon.sense(first.lower, first.stem).score < 0.5
-        and (len(words) < 2 or words[1] not in LINKING_VERBS)
+        # "Listening to my concerns", "Offering more", not "Comforting and kind" or "Calming."
+        and len(words) >= 2
+        and words[1] not in LINKING_VERBS
+        and not lexicon.sense(words[1], words[1]).breaks
     ):
         return True
     denied = False

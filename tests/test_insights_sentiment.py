@@ -35,12 +35,15 @@ def test_a_request_to_an_improvement_question_reads_negative_despite_its_kind_wo
         "Being patient with people who are nervous",
     ):
         assert analyse(answer, asks_for="improvement").tone == "negative", answer
-    # Denied or compared, the same words say nothing needs to change.
+    # Denied or compared, the same words say nothing needs to change; and a word in -ing that
+    # praises ("Comforting and kind", "Encouraging staff") is no request.
     for answer in (
         "I don't think you could do any better",
         "More than happy with everything",
         "Caring staff, nothing to change",
         "Amazing staff",
+        "Comforting and kind",
+        "Encouraging staff",
     ):
         assert analyse(answer, asks_for="improvement").tone == "positive", answer
 
