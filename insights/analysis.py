@@ -108,6 +108,10 @@ class Analyser:
         else:
             themes = catalogue.find(tokens)
             theme_tones = dict.fromkeys(themes, tone)
+        if not themes and catalogue.whole_service and reading.praise and not reading.criticism:
+            # Praise that names no part of the service ("Very helpful") is praise of all of it.
+            themes = (catalogue.whole_service,)
+            theme_tones = {catalogue.whole_service: tone}
         return Analysis(
             score,
             tone,

@@ -116,6 +116,11 @@ _EMPTY_WORDS: Final = frozenset(
         "sure",
         "know",
         "thing",
+        # "Nothing for me", "None in my opinion", "Nothing for us at the moment"
+        "for",
+        "me",
+        "us",
+        "opinion",
     ]
 )
 

@@ -40,6 +40,49 @@ PRAISE_INSTEAD_OF_CHANGE: Final = 1.0
 # "What was good?" — "Everything!"
 EVERYTHING: Final = frozenset({"everything", "everyone", "all", "everybody"})
 EVERYTHING_PRAISE: Final = 1.0
+# To "what could be better?", praise inside a request is wished for, not given: "Listening to my
+# concerns", "Engage more with patients", "Staff could explain things better". A request opens
+# with a verb in -ing, or asks for more, less or better, or says what staff could or should do;
+# "nothing could be better" and "more than happy" are not requests.
+CHANGE_WORDS: Final = frozenset({"more", "less", "fewer", "better"})
+CHANGE_MODALS: Final = frozenset({"could", "should"})
+NOT_CHANGE_AFTER: Final = frozenset({"than", "not", "never", "have"})
+DENIALS: Final = frozenset({"any", "anything", "nobody", "nothing", "none", "no", "not", "never"})
+THINGS: Final = frozenset({"nothing", "everything", "something", "anything"})
+LINKING_VERBS: Final = frozenset({"is", "was", "are", "were", "has", "have", "had"})
+# "Could not have been done better", "there is nothing they could do better", "nothing more could
+# be done": a comparative that a modal and a denial turn round says nothing needs to change, in any
+# wording; only helping verbs may come between the modal and the comparative ("Could not give me
+# more time" is a complaint).
+MODALS: Final = frozenset({"could", "can", "would"})
+COMPARATIVES: Final = frozenset({"better", "more", "improved", "bettered"})
+BETWEEN_MODAL_AND_COMPARATIVE: Final = frozenset(
+    [
+        "not",
+        "never",
+        "nothing",
+        "have",
+        "has",
+        "been",
+        "be",
+        "do",
+        "done",
+        "did",
+        "any",
+        "a",
+        "an",
+        "much",
+        "anything",
+        "possibly",
+        "really",
+        "ever",
+        "get",
+        "got",
+        "it",
+        "them",
+    ]
+)
+CANNOT_BE_BETTER: Final = 0.8
 STEEPNESS: Final = 0.9
 TONE_THRESHOLD: Final = 0.1
 
@@ -68,6 +111,14 @@ def read(tokens: list[Token], lexicon: Lexicon, asks_for: AsksFor) -> Reading:
     lead = _nothing_lead(tokens, lexicon)
     praise, criticism, no_change_phrase = _assess(tokens, lexicon, lead)
     nothing = criticism == 0 and (no_change_phrase or lead >= 0)
+    if (
+        asks_for == "improvement"
+        and praise > 0
+        and criticism == 0
+        and not nothing
+        and asks_for_change(tokens, lexicon)
+    ):
+        criticism = -SUGGESTION
     words = [token.lower for token in tokens if token.kind == "word"]
     if asks_for == "praise" and words and len(words) <= 3 and words[0] in EVERYTHING:
         praise += EVERYTHING_PRAISE
@@ -86,6 +137,41 @@ def read(tokens: list[Token], lexicon: Lexicon, asks_for: AsksFor) -> Reading:
             + (PRIOR[asks_for] if words else 0.0)
         )
     return Reading(math.tanh(STEEPNESS * raw), praise, criticism, nothing)
+
+
+def asks_for_change(tokens: list[Token], lexicon: Lexicon) -> bool:
+    """Whether an answer is a request: "Listening to concerns", "Engage more", "Staff could…"."""
+    words = [token.lower for token in tokens if token.kind == "word"]
+    if not words:
+        return False
+    first = tokens[0] if tokens[0].kind == "word" else None
+    if (
+        first is not None
+        and first.lower.endswith("ing")
+        and len(first.lower) > 4
+        and first.lower not in THINGS
+        # "Caring staff", "Amazing" are praise, not requests; "Listening" barely counts as praise.
+        and lexicon.sense(first.lower, first.stem).score < 0.5
+        # "Listening to my concerns", "Offering more", not "Comforting and kind" or "Calming."
+        and len(words) >= 2
+        and words[1] not in LINKING_VERBS
+        and not lexicon.sense(words[1], words[1]).breaks
+    ):
+        return True
+    denied = False
+    for i, word in enumerate(words):
+        if word in DENIALS or lexicon.sense(word, word).breaks:
+            # "I don't think you could do any better": denied until the clause ends.
+            denied = word in DENIALS
+            continue
+        if denied:
+            continue
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word in CHANGE_WORDS and following != "than":
+            return True
+        if word in CHANGE_MODALS and following not in NOT_CHANGE_AFTER:
+            return True
+    return False
 
 
 def says_nothing(tokens: list[Token], lexicon: Lexicon) -> bool:
@@ -116,6 +202,27 @@ def _nothing_lead(tokens: list[Token], lexicon: Lexicon) -> int:
     return -1
 
 
+def _cannot_be_better(tokens: list[Token], i: int, denied: bool) -> int:
+    """How many words from `i` say "(nothing) could (not) be better", or 0 when they do not.
+
+    `tokens[i]` is a modal ("could not do better", with `denied` when a "not" or "nothing" came
+    earlier in the clause: "there is nothing they could do better"), or "nothing" followed by a
+    comparative and a modal ("nothing more could be done").
+    """
+    n = len(tokens)
+    if tokens[i].lower == "nothing":
+        if tokens[i + 1].lower in COMPARATIVES and tokens[i + 2].lower in MODALS:
+            return 3
+        return 0
+    k = i + 1
+    while k < n and tokens[k].lower in BETWEEN_MODAL_AND_COMPARATIVE:
+        denied = denied or tokens[k].lower in ("not", "never", "nothing")
+        k += 1
+    if denied and k < n and tokens[k].lower in COMPARATIVES:
+        return k + 1 - i
+    return 0
+
+
 def _opens_with(tokens: list[Token], i: int, words: tuple[str, ...]) -> bool:
     if i + len(words) > len(tokens):
         return False
@@ -133,6 +240,7 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
     no_change = False
     last = 0.0  # the score of the latest word, for "!" to strengthen
     negation_left = 0
+    denied = False  # a "not", "nothing", "no one" earlier in this clause
     boost = 1.0
     wished = False
     clause_start = True
@@ -147,16 +255,27 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 else:
                     criticism -= extra
                 last = 0.0
-            negation_left, boost, wished, clause_start = 0, 1.0, False, True
+            negation_left, boost, wished, clause_start, denied = 0, 1.0, False, True, False
             i += 1
             continue
         word = sense(token.lower, token.stem)
         if word.breaks:
-            negation_left, boost, wished, clause_start = 0, 1.0, False, True
+            negation_left, boost, wished, clause_start, denied = 0, 1.0, False, True, False
             i += 1
             continue
         score = 0.0
         width = 0
+        if token.lower in MODALS or (token.lower == "nothing" and i + 2 < n):
+            width = _cannot_be_better(tokens, i, denied)
+            if width:
+                praise += CANNOT_BE_BETTER
+                no_change = True
+                negation_left, boost, wished, clause_start = 0, 1.0, False, False
+                last = CANNOT_BE_BETTER
+                i += width
+                continue
+        if word.role in (NEGATION, SHORT_NEGATION):
+            denied = True
         if i + 1 < n and token.stem in phrase_starts:
             for phrase, phrase_score, says_no_change in phrases.get(
                 (token.stem, tokens[i + 1].stem), ()
@@ -168,6 +287,8 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 if k == size:
                     score, width = phrase_score, size
                     no_change = no_change or says_no_change
+                    # "I do not think there is anything they could do better"
+                    denied = denied or says_no_change
                     break
         if not width:
             width = 1

@@ -28,7 +28,15 @@ PHRASE_WEIGHT: Final = 2.0
 # A theme after the first needs this much evidence (two of its words, or a phrase): one word in
 # passing ("the shops", "I waited") is a loose association, not what the answer is about.
 SECOND_THEME_MIN: Final = 2.0
-_THEME_FIELDS: Final = ("name", "category", "description", "keywords", "phrases", "synonyms")
+_THEME_FIELDS: Final = (
+    "name",
+    "category",
+    "description",
+    "keywords",
+    "phrases",
+    "synonyms",
+    "whole_service",
+)
 _TOP_FIELDS: Final = ("name", "description", "themes")
 
 
@@ -47,6 +55,9 @@ class Theme:
     synonyms: tuple[str, ...] = ()
     # The wider heading it sits under (the NHS framework's major category, say); may be empty.
     category: str = ""
+    # The theme of the service as a whole: an answer that only praises and names no part of the
+    # service ("Very helpful, thank you") is about all of it. At most one theme is marked so.
+    whole_service: bool = False
 
 
 # A term of several words: the words in a row it needs, which theme it speaks for, how strongly.
@@ -75,6 +86,10 @@ class ThemeCatalogue:
             for synonym in theme.synonyms:
                 self._add(_words(synonym), index, KEYWORD_WEIGHT, exact=True)
         self._stem_starts = frozenset(first for first, _ in self._stem_phrases)
+        # The theme for praise of the whole service, when the catalogue marks one.
+        self.whole_service: str | None = next(
+            (theme.name for theme in self.themes if theme.whole_service), None
+        )
         self._exact_starts = frozenset(first for first, _ in self._exact_phrases)
 
     def _hits(self, token: Token) -> tuple[tuple[str, int, float], ...]:
@@ -289,7 +304,12 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> ThemeCatalogue:
             phrases=_list(node, "phrases", source, where),
             synonyms=_list(node, "synonyms", source, where),
             category=_text(node, "category", source, where),
+            whole_service=_flag(node, "whole_service", source, where),
         )
+        if theme.whole_service and any(earlier.whole_service for earlier in themes):
+            first = next(earlier.name for earlier in themes if earlier.whole_service)
+            message = f'{where} and "{first}" are both marked whole_service; mark one theme only'
+            raise CatalogueError(source, line_of(node, "whole_service"), message)
         if not (theme.keywords or theme.phrases or theme.synonyms):
             message = (
                 f"{where} has no keywords, phrases or synonyms, so no answer could ever have it"
@@ -317,6 +337,14 @@ def _text(node: CommentedMap, key: str, source: str, where: str) -> str:
         message = f'{where}: "{key}" should be some text, not {kind_of(value)}'
         raise CatalogueError(source, line_of(node, key), message)
     return value.strip()
+
+
+def _flag(node: CommentedMap, key: str, source: str, where: str) -> bool:
+    value = node.get(key, False)
+    if not isinstance(value, bool):
+        message = f'{where}: "{key}" should be true or false, not {kind_of(value)}'
+        raise CatalogueError(source, line_of(node, key), message)
+    return value
 
 
 def _list(node: CommentedMap, key: str, source: str, where: str) -> tuple[str, ...]:

@@ -11,7 +11,10 @@ import pytest
 from insights import AsksFor, analyse
 from tests.test_cli import whatmatters
 
-NOTHINGS = ("Nothing", "None", "N/A", "n/a", "No", "Nothing really.", "No, not really", "none!")
+NOTHINGS = (
+    "Nothing", "None", "N/A", "n/a", "No", "Nothing really.", "No, not really", "none!",
+    "Nothing for me.", "None in my opinion",
+)  # fmt: skip
 UNSURE = ("Don't know", "Not sure", "Can't think of anything", "dont know", "No idea")
 
 
@@ -51,6 +54,7 @@ def test_an_answer_that_says_more_is_not_a_non_answer() -> None:
     assert analyse("Nothing to improve", asks_for="open").tone == "positive"
     assert analyse("No parking spaces at all", asks_for="improvement").non_answer == ""
     assert analyse("Nothing to do all day", asks_for="improvement").tone == "negative"
+    assert analyse("Nothing for me to do all day", asks_for="improvement").non_answer == ""
 
 
 def test_analyse_reads_nothing_by_the_question_column(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from insights import Analyser, analyse, shipped_catalogue
 from insights.lexicon import load_lexicon
+from insights.sentiment import AsksFor
 from insights.text import clean, stem, tokenize
 from insights.yamlfile import InsightsFileError
 
@@ -24,6 +25,45 @@ def test_a_suggestion_to_an_improvement_question_reads_negative() -> None:
     assert analyse("More staff would help", asks_for="improvement").tone == "negative"
     assert analyse("Better signs to the clinic", asks_for="improvement").tone == "negative"
     assert analyse("The parking", asks_for="improvement").tone == "negative"
+
+
+def test_a_request_to_an_improvement_question_reads_negative_despite_its_kind_words() -> None:
+    """'Listening to my concerns' or 'staff could explain more clearly' asks for a change."""
+    for answer in (
+        "Listening to my concerns and explaining things clearly",
+        "Staff could explain things more clearly",
+        "Being patient with people who are nervous",
+    ):
+        assert analyse(answer, asks_for="improvement").tone == "negative", answer
+    # Denied or compared, the same words say nothing needs to change; and a word in -ing that
+    # praises ("Comforting and kind", "Encouraging staff") is no request.
+    for answer in (
+        "I don't think you could do any better",
+        "More than happy with everything",
+        "Caring staff, nothing to change",
+        "Amazing staff",
+        "Comforting and kind",
+        "Encouraging staff",
+    ):
+        assert analyse(answer, asks_for="improvement").tone == "positive", answer
+
+
+@pytest.mark.parametrize("asks_for", ["improvement", "open"])
+def test_nothing_could_be_better_in_any_wording_reads_positive(asks_for: AsksFor) -> None:
+    """A comparative turned round by a modal and a denial says nothing needs to change."""
+    for answer in (
+        "Couldn't do better.",
+        "There was nothing that could have been done better.",
+        "I don't think there is anything the nurse could do better.",
+        "Nothing more could have been done for me",
+        "You could have done nothing better.",
+        "I honestly do not think that it could be improved.",
+    ):
+        assert analyse(answer, asks_for=asks_for).tone == "positive", answer
+    # Without the denial it is a wish for something better.
+    assert analyse("Would be better if the clinic opened earlier", asks_for=asks_for).tone == (
+        "negative"
+    )
 
 
 def test_praise_given_to_an_improvement_question_stays_positive() -> None:

@@ -105,6 +105,19 @@ def test_health_pack_reads_typical_answers() -> None:
     assert health.analyse("Discharge took all day").themes[0] == "Discharge and joined-up care"
 
 
+def test_praise_naming_no_part_of_the_service_is_about_all_of_it() -> None:
+    """Only praise, and no part of the service named: the catalogue's whole-service theme."""
+    health = Analyser(shipped_catalogue("health"))
+    assert health.analyse("Really helpful and easy to talk to.").themes == ("Care in general",)
+    assert health.analyse("So pleased, very helpful.").themes == ("Care in general",)
+    # A part named keeps its own theme; criticism, or no opinion at all, names no whole.
+    assert health.analyse("Very helpful reception desk").themes[0] == "Staff attitude"
+    assert health.analyse("Helpful but a bit disappointing.").themes == ()
+    assert health.analyse("I came on a Tuesday.").themes == ()
+    # A catalogue that marks no theme for the whole service gives praise alone no theme.
+    assert Analyser(parse_catalogue(SMALL)).analyse("Very helpful.").themes == ()
+
+
 def test_trivial_answers_get_no_theme() -> None:
     """'Nothing' and 'n/a' are counted but never themed."""
     analyser = Analyser(shipped_catalogue("council"))
@@ -166,6 +179,13 @@ def test_a_catalogue_can_be_built_in_code() -> None:
         ("themes:\n  - keywords: [a]\n", 2, "needs a name"),
         ("themes:\n  - name: A\n    keywords: [a\n", 4, "not valid YAML"),
         ("themes:\n\t- name: A\n", 2, "tab"),
+        ("themes:\n  - name: A\n    keywords: [a]\n    whole_service: yes please\n", 4, "true or"),
+        (
+            "themes:\n  - name: A\n    keywords: [a]\n    whole_service: true\n"
+            "  - name: B\n    keywords: [b]\n    whole_service: true\n",
+            7,
+            "mark one theme only",
+        ),
     ],
 )
 def test_catalogue_mistakes_are_explained_with_their_line(
