@@ -609,9 +609,23 @@ class TestStorageContract:
                     ),
                 )
             )
+        # A tap on "This helps" under what the service did is a reaction, not an answer.
+        tapper = await storage.resident(3, 3)
+        await storage.save_turn(
+            _turn(
+                tapper.id,
+                None,
+                flow_id="you-said-we-did",
+                step_id="action-1",
+                status="thread",
+                answer=NewAnswer("action-1", "Fixed the bins", "helps", kind="reaction"),
+            )
+        )
         clock.now += timedelta(hours=1)
         figures = await storage.period_figures(start, clock.now)
         assert (figures.residents, figures.answers, figures.held_back) == (2, 4, 1)
+        (week,) = await storage.weekly_figures([(start, clock.now)])
+        assert (week.answers, week.residents) == (4, 2)
         assert figures.tones == {"negative": 1, "positive": 1}
         assert figures.theme_tones == {
             "waste": {"negative": 1, "positive": 1},

@@ -260,7 +260,8 @@ class PostgresAnswers(PostgresBase):
             " COUNT(*) FILTER (WHERE a.tone = 'neutral'),"
             " COUNT(*) FILTER (WHERE a.tone = 'positive'),"
             " COUNT(*) FILTER (WHERE a.safeguarding IS NOT NULL)"
-            f" FROM answers a WHERE {in_span}",
+            # A tap on "This helps" under an action is a reaction, not an answer.
+            f" FROM answers a WHERE {in_span} AND a.kind IS DISTINCT FROM 'reaction'",
             start,
             end,
         )

@@ -122,7 +122,8 @@ class PostgresDashboard(PostgresBase):
         )
         starts = [start for start, _ in weeks]
         ends = [end for _, end in weeks]
-        span = "a.answered_at >= w.s AND a.answered_at < w.e"
+        # (a tap on "This helps" under an action is a reaction, not an answer)
+        span = "a.answered_at >= w.s AND a.answered_at < w.e AND a.kind IS DISTINCT FROM 'reaction'"
         tones = ", ".join(f"COUNT(*) FILTER (WHERE a.tone = '{tone}')" for tone in TONES)
         if theme is None:
             source = f"weeks w JOIN answers a ON {span}"

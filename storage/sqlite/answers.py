@@ -259,7 +259,8 @@ class SQLiteAnswers(SQLiteBase):
             "SELECT COUNT(DISTINCT a.resident_id), COUNT(*), SUM(a.tone = 'negative'),"
             " SUM(a.tone = 'neutral'), SUM(a.tone = 'positive'),"
             " SUM(a.safeguarding IS NOT NULL)"
-            f" FROM answers a WHERE {in_span}",
+            # A tap on "This helps" under an action is a reaction, not an answer.
+            f" FROM answers a WHERE {in_span} AND a.kind IS NOT 'reaction'",
             span,
         )
         themes = await self._fetchall(

@@ -116,7 +116,8 @@ class SQLiteDashboard(SQLiteBase):
         bounds: list[Any] = []
         for n, (start, end) in enumerate(weeks):
             bounds += [n, _stamp(start), _stamp(end)]
-        span = "a.answered_at >= w.s AND a.answered_at < w.e"
+        # (a tap on "This helps" under an action is a reaction, not an answer)
+        span = "a.answered_at >= w.s AND a.answered_at < w.e AND a.kind IS NOT 'reaction'"
         if theme is None:
             source = f"weeks w JOIN answers a ON {span}"
             params: list[Any] = bounds
