@@ -1033,7 +1033,12 @@ class FakeTelegram:
             return self._json(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
-        params = await self._read_params(request)
+        try:
+            params = await self._read_params(request)
+        except ConnectionResetError:
+            # The bot died (SIGKILL) while sending the request: there is nobody to answer, and
+            # nothing was asked of Telegram.
+            return web.Response(status=499)
         name = self._method_names.get(request.match_info["method"].lower())
         call = Call(name or request.match_info["method"], params, time.monotonic())
         self.calls.append(call)
