@@ -11,6 +11,7 @@ would fail again.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ STEADY = 60.0
 # How long the workers have to stop after SIGTERM before they are killed.
 STOP_WAIT = 20.0
 CONFIG_ERROR = 2
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def worker_environments(
@@ -67,6 +69,7 @@ class Supervisor:
             "run",
             env=self.environments[number],
             stdin=asyncio.subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         self._processes[number] = process
         log.info("worker %d started (pid %d)", number + 1, process.pid)
@@ -126,6 +129,17 @@ class Supervisor:
             keeper.cancel()
         await asyncio.gather(*keepers, return_exceptions=True)
         return self.exit_status
+
+
+def _die_with_parent() -> None:
+    """In the worker, before it runs: ask Linux to send it SIGTERM if this supervisor dies (even
+    by SIGKILL). A worker left running would share its name with the one started in its place by
+    the next supervisor, and two workers of one name would hold the same claims."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the heartbeat's lapse is the only guard
+        pass
 
 
 def supervise(workers: int, listen: str, settings: Mapping[str, str]) -> int:

@@ -160,3 +160,38 @@ async def test_when_the_leading_worker_is_killed_another_takes_over_the_schedule
         message = await said(resident, timeout=ALIVE_FOR + 4 * HEARTBEAT + 5)
         assert message.plain == "News"
         assert "runs the scheduled jobs" in second.log.read_text()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    tg: FakeTelegram, tmp_path: Path, postgres_url: str
+) -> None:
+    """SIGKILL to `run --workers 2` takes its workers down too: none is left behind to share
+    its name (and its claims) with the workers the next start makes."""
+    port = free_port()
+    settings = settings_for(
+        tg,
+        postgres_url,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen=f"127.0.0.1:{port}",
+        workers=2,
+    )
+    process = BotProcess(tg, settings, log=tmp_path / "workers.log")
+    await process.start()
+    await tg.wait_for_call("setWebhook", timeout=30, count=2)
+    assert await _listening(port)
+    await process.kill()  # the supervisor only
+    for _ in range(100):  # bounded: 20 s
+        if not await _listening(port):
+            break
+        await asyncio.sleep(0.2)
+    assert not await _listening(port), "a worker outlived its supervisor"
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
