@@ -132,6 +132,10 @@ class ChatDrains:
         if sender in self._draining:
             self._again.add(sender)
             return
+        if not self.app.running:
+            return  # stopping: another worker (or the next start) takes them on
+        # The application's task: stopping waits for it, so this worker's claims are handed
+        # back only once nothing of theirs is being handled here.
         self._draining[sender] = self.app.create_task(self._drain(sender), name="drain")
 
     async def sweep(self, everyone: bool = False) -> int:
@@ -181,6 +185,8 @@ class ChatDrains:
         False if one of them could not be finished (it is left for a later try)."""
         last: int | None = None
         for _ in range(100_000):  # bounded: one sender's backlog
+            if not self.app.running:
+                return False  # stopping: the rest is left to the other workers
             batch = await self.storage.unfinished_from(sender, limit=WINDOW)
             if not batch:
                 return True
