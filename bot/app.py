@@ -67,7 +67,7 @@ from services.actions import BUTTON, parse_reaction
 from services.conversation import Conversations, replies_from_json
 from services.digest import Digests, last_scheduled
 from services.threads import WRITE_BUTTON
-from storage import Resident, Storage, StorageError, UpdateStatus
+from storage import AlreadyHandled, Resident, Storage, StorageError, UpdateStatus
 from storage.models import ASKED_FOR, HELD_KEY, REPLY_KEY, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -537,6 +537,10 @@ class ResidentChat:
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error for operators; a resident only ever sees a kind apology."""
+        if isinstance(context.error, AlreadyHandled):
+            # Another worker handled this update (and answered it): nothing more to do here.
+            log.info("%s", context.error)
+            raise ApplicationHandlerStop
         log.error("error while handling an update", exc_info=context.error)
         if not isinstance(update, Update):
             return

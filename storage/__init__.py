@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.clock import Clock, utc_now
-from storage.errors import StorageError, StorageUnavailable
+from storage.errors import AlreadyHandled, StorageError, StorageUnavailable
 from storage.interfaces import (
     Actions,
     Answers,
@@ -41,6 +41,7 @@ from storage.sqlite import SQLiteStorage
 
 __all__ = [
     "Actions",
+    "AlreadyHandled",
     "Answers",
     "Clock",
     "Clocked",

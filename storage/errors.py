@@ -10,3 +10,8 @@ class StorageError(Exception):
 
 class StorageUnavailable(StorageError):
     """The database could not be opened or reached (a wrong path, a full disk, a server down)."""
+
+
+class AlreadyHandled(StorageError):
+    """A turn for an update that is processed already (by another worker whose claim on the
+    resident had lapsed, say): nothing of it was kept, and nothing is to be answered."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage import NewAnswer, Storage, StorageError, Turn, UpdateStatus
+from storage import AlreadyHandled, NewAnswer, Storage, StorageError, Turn, UpdateStatus
 from storage.models import (
     ASKED_FOR,
     URGENT,
@@ -117,6 +117,33 @@ class TestStorageContract:
         assert repeat.replies == "[]"
         await storage.mark_replied(5)
         assert (await storage.record_update(5, "{}")).status == UpdateStatus.DONE
+
+    async def test_an_update_already_processed_keeps_no_second_turn(self, storage: Storage) -> None:
+        """Two workers that both took one update (one after its claim lapsed), committing at
+        once: one turn is kept, the other is refused (AlreadyHandled) and changes nothing."""
+        resident = await storage.resident(111, 111)
+        await storage.record_update(8, "{}")
+
+        def turn(text: str) -> Turn:
+            return _turn(resident.id, None, answer=NewAnswer("a", "Q", text), update_id=8)
+
+        outcomes = await asyncio.gather(
+            storage.save_turn(turn("first")),
+            storage.save_turn(turn("second")),
+            return_exceptions=True,
+        )
+        assert sorted(type(outcome).__name__ for outcome in outcomes) == [
+            "AlreadyHandled",
+            "Session",
+        ]
+        assert await storage.count_answers(resident.id) == 1
+        with pytest.raises(AlreadyHandled):
+            await storage.save_turn(turn("third"))
+        # A turn for an update never recorded (`whatmatters try`, an import) is kept as ever.
+        await storage.save_turn(
+            _turn(resident.id, None, answer=NewAnswer("a", "Q", "fourth"), update_id=99)
+        )
+        assert await storage.count_answers(resident.id) == 2
 
     async def test_a_failed_turn_stores_nothing(self, storage: Storage) -> None:
         """If any part of a turn fails, neither the answer nor the session changes."""

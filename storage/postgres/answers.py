@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+from storage.errors import AlreadyHandled
 from storage.models import (
     REPLY_KEY,
     THREAD,
@@ -69,6 +70,21 @@ class PostgresAnswers(PostgresBase):
             return [await self._save_turn(conn, turn, now) for turn in turns]
 
     async def _save_turn(self, conn: Connection, turn: Turn, now: datetime) -> Session:
+        if turn.update_id is not None:
+            # Only an update nobody has processed yet: of two workers that both took it (one of
+            # them after its claim lapsed), the second waits for the first's row, sees it
+            # processed, and changes nothing.
+            marked = await conn.execute(
+                "UPDATE updates SET processed_at = $1, replies = $2 WHERE update_id = $3"
+                " AND processed_at IS NULL",
+                now,
+                turn.replies,
+                turn.update_id,
+            )
+            if marked == "UPDATE 0" and await conn.fetchval(
+                "SELECT true FROM updates WHERE update_id = $1", turn.update_id
+            ):
+                raise AlreadyHandled(f"update {turn.update_id} was processed already")
         if turn.session_id is None:
             session_id = int(
                 await conn.fetchval(
@@ -160,12 +176,6 @@ class PostgresAnswers(PostgresBase):
                 json.dumps(turn.alert.audit, default=str),
             )
         if turn.update_id is not None:
-            await conn.execute(
-                "UPDATE updates SET processed_at = $1, replies = $2 WHERE update_id = $3",
-                now,
-                turn.replies,
-                turn.update_id,
-            )
             # The resident has moved on: replies to their earlier messages that Telegram could
             # not take at the time (waiting in the outbox) would now be out of date.
             await conn.execute(

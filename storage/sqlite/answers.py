@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.errors import AlreadyHandled
 from storage.models import (
     REPLY_KEY,
     THREAD,
@@ -65,6 +66,20 @@ class SQLiteAnswers(SQLiteBase):
             return [await self._save_turn(db, turn, now) for turn in turns]
 
     async def _save_turn(self, db: aiosqlite.Connection, turn: Turn, now: str) -> Session:
+        if turn.update_id is not None:
+            # Only an update nobody has processed yet: two workers that both took it (one of
+            # them after its claim lapsed) keep it once, and the second changes nothing.
+            marked = await db.execute(
+                "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?"
+                " AND processed_at IS NULL",
+                (now, turn.replies, turn.update_id),
+            )
+            if marked.rowcount == 0:
+                kept = await db.execute(
+                    "SELECT 1 FROM updates WHERE update_id = ?", (turn.update_id,)
+                )
+                if await kept.fetchone() is not None:
+                    raise AlreadyHandled(f"update {turn.update_id} was processed already")
         if turn.session_id is None:
             cursor = await db.execute(
                 "INSERT INTO sessions (resident_id, flow_id, flow_version, step_id, status,"
@@ -158,10 +173,6 @@ class SQLiteAnswers(SQLiteBase):
                 (now, "safeguarding alert", json.dumps(turn.alert.audit, default=str)),
             )
         if turn.update_id is not None:
-            await db.execute(
-                "UPDATE updates SET processed_at = ?, replies = ? WHERE update_id = ?",
-                (now, turn.replies, turn.update_id),
-            )
             # The resident has moved on: replies to their earlier messages that Telegram could
             # not take at the time (waiting in the outbox) would now be out of date.
             await db.execute(
