@@ -83,6 +83,32 @@ BETWEEN_MODAL_AND_COMPARATIVE: Final = frozenset(
     ]
 )
 CANNOT_BE_BETTER: Final = 0.8
+# "Could not get an appointment", "can't see a GP", "unable to book": not being able to reach
+# the service is a complaint, though no word of it is one.
+INABILITY: Final = 0.6
+ACCESS_VERBS: Final = frozenset(
+    {
+        "get",
+        "see",
+        "book",
+        "reach",
+        "contact",
+        "speak",
+        "talk",
+        "find",
+        "park",
+        "hear",
+        "understand",
+        "access",
+        "call",
+        "phone",
+        "ring",
+        "make",
+    }
+)
+UNABLE_OPENERS: Final = frozenset({"could", "can", "unable", "not"})
+# Who may stand between "nothing more" and its modal: "nothing more they could have done".
+DOERS: Final = frozenset({"they", "you", "we", "he", "she", "anyone", "anybody", "staff"})
 STEEPNESS: Final = 0.9
 TONE_THRESHOLD: Final = 0.1
 
@@ -213,6 +239,13 @@ def _cannot_be_better(tokens: list[Token], i: int, denied: bool) -> int:
     if tokens[i].lower == "nothing":
         if tokens[i + 1].lower in COMPARATIVES and tokens[i + 2].lower in MODALS:
             return 3
+        if (
+            i + 3 < n
+            and tokens[i + 1].lower in COMPARATIVES
+            and tokens[i + 2].lower in DOERS
+            and tokens[i + 3].lower in MODALS
+        ):
+            return 4
         return 0
     k = i + 1
     while k < n and tokens[k].lower in BETWEEN_MODAL_AND_COMPARATIVE:
@@ -220,6 +253,20 @@ def _cannot_be_better(tokens: list[Token], i: int, denied: bool) -> int:
         k += 1
     if denied and k < n and tokens[k].lower in COMPARATIVES:
         return k + 1 - i
+    return 0
+
+
+def _unable(tokens: list[Token], i: int) -> int:
+    """How many words from `i` say that someone could not reach the service ("could not get",
+    "can not see", "unable to book", "not able to contact"), or 0 when they do not."""
+    n = len(tokens)
+    words = [tokens[k].lower for k in range(i, min(i + 4, n))]
+    if len(words) >= 3 and words[0] in ("could", "can") and words[1] == "not":
+        return 3 if words[2] in ACCESS_VERBS else 0
+    if len(words) >= 3 and words[0] == "unable" and words[1] == "to":
+        return 3 if words[2] in ACCESS_VERBS else 0
+    if len(words) >= 4 and words[:3] == ["not", "able", "to"]:
+        return 4 if words[3] in ACCESS_VERBS else 0
     return 0
 
 
@@ -274,6 +321,13 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 last = CANNOT_BE_BETTER
                 i += width
                 continue
+        width = _unable(tokens, i) if token.lower in UNABLE_OPENERS else 0
+        if width:
+            criticism += INABILITY
+            negation_left, boost, wished, clause_start = 0, 1.0, False, False
+            last = -INABILITY
+            i += width
+            continue
         if word.role in (NEGATION, SHORT_NEGATION):
             denied = True
         if i + 1 < n and token.stem in phrase_starts:
@@ -312,7 +366,9 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
         clause_start = False
         if score:
             if negation_left > 0:
-                score *= NEGATED_PRAISE if score > 0 else NEGATED_CRITICISM
+                # "Could not give me more time": a request ("more time") stays one when denied.
+                if not (score < 0 and width > 1 and token.lower in CHANGE_WORDS):
+                    score *= NEGATED_PRAISE if score > 0 else NEGATED_CRITICISM
                 negation_left = 0
             elif wished and score > 0 and width == 1:
                 score *= WISHED_PRAISE

@@ -66,6 +66,34 @@ def test_nothing_could_be_better_in_any_wording_reads_positive(asks_for: AsksFor
     )
 
 
+def test_not_being_able_to_reach_the_service_reads_negative() -> None:
+    """No word of "couldn't get an appointment" is a complaint, but the whole is one."""
+    for answer in (
+        "couldnt get an appointment for 3 weeks",
+        "Can't get through on the phone",
+        "Unable to book online",
+        "I was not able to contact anyone",
+        "could not see a doctor",
+    ):
+        assert analyse(answer, asks_for="open").tone == "negative", answer
+    # "Could not fault" and "couldn't get better care" stay praise.
+    for answer in ("Could not fault the care", "Couldn't get better care anywhere"):
+        assert analyse(answer, asks_for="open").tone == "positive", answer
+
+
+def test_a_request_denied_stays_a_complaint() -> None:
+    """ "Could not give me more time": the "not" does not turn the wish for more time into praise."""
+    for answer in (
+        "The doctor could not give me more time",
+        "Nurses didn't have more time for me",
+    ):
+        assert analyse(answer, asks_for="open").tone == "negative", answer
+
+
+def test_nothing_more_they_could_have_done_reads_positive() -> None:
+    assert analyse("Nothing more they could have done", asks_for="open").tone == "positive"
+
+
 def test_praise_given_to_an_improvement_question_stays_positive() -> None:
     """Someone who answers 'what could be better?' with praise is still praising."""
     result = analyse("The staff were all really friendly and helpful", asks_for="improvement")
