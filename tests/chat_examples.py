@@ -31,4 +31,11 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ),
     ("pot holes on the high st r dangerous", "Streets and lighting", "negative"),
     ("cant afford the rent no more its gone up again", "Money and council tax", "negative"),
+    ("no1 ever answers the phone", "Contact and waiting times", "negative"),
+    ("fly tipping everywhere round the back", "Bins and waste", "negative"),
+    ("council tax way too high for what we get", "Money and council tax", "negative"),
+    ("the bus never turns up on sundays", "Transport", "negative"),
+    ("grass not cut since may", "Parks and green space", "negative"),
+    ("cant park anywhere near my flat", "Transport", "negative"),
+    ("couldnt get an appointment at the gp for 3 wks", "Health and GP access", "negative"),
 )

@@ -82,7 +82,7 @@ def test_not_being_able_to_reach_the_service_reads_negative() -> None:
 
 
 def test_a_request_denied_stays_a_complaint() -> None:
-    """ "Could not give me more time": the "not" does not turn the wish for more time into praise."""
+    """ "Could not give me more time": the "not" does not turn a wish for more into praise."""
     for answer in (
         "The doctor could not give me more time",
         "Nurses didn't have more time for me",
