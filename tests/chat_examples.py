@@ -38,4 +38,9 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("grass not cut since may", "Parks and green space", "negative"),
     ("cant park anywhere near my flat", "Transport", "negative"),
     ("couldnt get an appointment at the gp for 3 wks", "Health and GP access", "negative"),
+    ("they said theyd ring me back and never did", "Being listened to", "negative"),
+    ("no heating since tuesday", "Repairs", "negative"),
+    ("the estate is a disgrace", "Housing and homes", "negative"),
+    ("rats in the bin store again", "Bins and waste", "negative"),
+    ("dog poo all over the path by the flats", "Bins and waste", "negative"),
 )
