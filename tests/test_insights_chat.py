@@ -48,3 +48,17 @@ def test_a_word_in_passing_does_not_add_a_theme() -> None:
     assert COUNCIL.analyse("ppl dealing outside the shops every nite").themes == (
         "Antisocial behaviour and safety",
     )
+
+
+def test_patients_chat_style_complaints_get_their_theme_and_tone() -> None:
+    """Health service chat: "appt" and "meds" said in full, "a nightmare" and a line "always
+    engaged" read as the complaints they are."""
+    health = Analyser(shipped_catalogue("health"))
+    for comment, theme in (
+        ("cant get a gp appt for love nor money", "Access and waiting"),
+        ("parking at the hospital is a nightmare", "Location, travel and parking"),
+        ("ran out of my meds and nobody rang back", "Medication and pain"),
+    ):
+        read = health.analyse(comment, asks_for="open")
+        assert (read.tone, read.themes[:1]) == ("negative", (theme,)), comment
+    assert health.analyse("phone line always engaged", asks_for="open").tone == "negative"
