@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -201,11 +200,11 @@ async def bots(
     (`workers` 0), or that many webhook workers behind a round-robin proxy (tests/proxy.py)
     that the local Bot API server posts to."""
     from tests.proxy import RoundRobinProxy
-    from tests.running_bot import BotProcess, settings_for
+    from tests.running_bot import BotProcess, free_ports, settings_for
 
     async with contextlib.AsyncExitStack() as stack:
         if workers:
-            ports = _free_ports(workers)
+            ports = free_ports(workers)
             proxy = RoundRobinProxy([("127.0.0.1", port) for port in ports])
             await stack.enter_async_context(proxy)
             processes = [
@@ -269,19 +268,6 @@ async def _crash(
         for task in lives:
             task.cancel()
         await asyncio.gather(*lives, return_exceptions=True)
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 nobody listens on (the system picks them)."""
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 async def _exported(database: str) -> tuple[Counter[str], list[str], list[str]]:

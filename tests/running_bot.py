@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,24 @@ class BotProcess:
             process.kill()
             await process.wait()
             raise
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 nobody listens on (the system picks them; all different)."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+    ports = [int(sock.getsockname()[1]) for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on."""
+    return free_ports(1)[0]
 
 
 async def said(person: Resident, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -13,17 +12,10 @@ import aiohttp
 
 from bot.webhook import SECRET_HEADER
 from tests.fake_telegram import FakeTelegram
-from tests.running_bot import REPO, RunningBot, said, settings_for
+from tests.running_bot import REPO, RunningBot, free_port, said, settings_for
 
 SAM = 811
 SECRET = "a-long-secret_from-the-settings"
-
-
-def free_port() -> int:
-    """A port nothing listens on, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def webhook_bot(tg: FakeTelegram, database: Path, port: int) -> RunningBot:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from storage import open_storage
 from storage.models import OutgoingMessage
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram
-from tests.running_bot import REPO, BotProcess, said, settings_for
+from tests.running_bot import REPO, BotProcess, free_port, said, settings_for
 
 
 async def test_three_workers_killed_at_random_lose_repeat_and_reorder_nothing(
@@ -135,13 +134,6 @@ async def _whatmatters(tg: FakeTelegram, database: str, *args: str) -> tuple[int
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, (out + err).decode()
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 nobody listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_when_the_leading_worker_is_killed_another_takes_over_the_scheduled_work(
