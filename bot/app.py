@@ -277,15 +277,7 @@ class ResidentChat:
         one transaction: the outbox sends them in order once Telegram takes them (through
         outages, 429s and restarts), and drops them if the resident stops or moves on first."""
         queued = [
-            OutgoingMessage(
-                f"{REPLY_KEY}{update_id}:{n}",
-                resident.chat_id,
-                "sendMessage",
-                html.escape(message.text),  # the outbox sends HTML; replies are plain text
-                resident_id=resident.id,
-                markup=_markup_json(message),
-                priority=ASKED_FOR,  # what the resident waits for: not behind a broadcast
-            )
+            _queued_reply(f"{REPLY_KEY}{update_id}:{n}", resident, message)
             for n, message in enumerate(messages)
             if n >= first
         ]
@@ -658,16 +650,7 @@ class ResidentChat:
         a moment, and mark the update answered, in one transaction: it goes out then whichever
         worker sends it, even after a restart; their next message drops it for a newer one."""
         calm = self.flood.calm_in(resident.chat_id)
-        held = OutgoingMessage(
-            f"{HELD_KEY}{update_id}",
-            resident.chat_id,
-            "sendMessage",
-            html.escape(message.text),  # the outbox sends HTML; replies are plain text
-            resident_id=resident.id,
-            markup=_markup_json(message),
-            priority=ASKED_FOR,
-            delay=calm,
-        )
+        held = _queued_reply(f"{HELD_KEY}{update_id}", resident, message, delay=calm)
         await self.storage.enqueue_reply(update_id, [held])
         self._catch_up_later(context, resident.chat_id)
 
@@ -706,6 +689,23 @@ async def _stop_spinner(query: CallbackQuery) -> None:
         await query.answer()
     except Exception as error:  # cosmetic: the tap itself is kept
         log.info("could not answer a button's spinner: %s", error)
+
+
+def _queued_reply(
+    key: str, resident: Resident, message: Message, delay: float = 0.0
+) -> OutgoingMessage:
+    """A reply to a resident as the outbox sends it (HTML; replies are plain text), ahead of
+    broadcasts: it is what the resident waits for."""
+    return OutgoingMessage(
+        key,
+        resident.chat_id,
+        "sendMessage",
+        html.escape(message.text),
+        resident_id=resident.id,
+        markup=_markup_json(message),
+        priority=ASKED_FOR,
+        delay=delay,
+    )
 
 
 def _markup_json(message: Message) -> str | None:

@@ -47,9 +47,6 @@ TRIES = 5
 WINDOW = 20
 # Senders drained at once by one worker (as python-telegram-bot's concurrent updates).
 AT_ONCE = 256
-# An environment variable the `--workers N` supervisor sets: a child restarted after it died
-# takes its own claims back at once instead of waiting for them to lapse.
-NAME_VARIABLE = "WHATMATTERS_WORKER_NAME"
 
 
 class WorkerStorage(Inbox, Workers, Protocol):
@@ -72,13 +69,15 @@ class Worker:
 
     def __init__(self, storage: WorkerStorage, name: str | None = None) -> None:
         self.storage = storage
-        self.restarted = bool(name)
+        # A name given by the `--workers N` supervisor stays the same when it starts this
+        # worker again after it died: what the dead one held is taken back at once.
+        self.stable = bool(name)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.leading = False
 
     async def start(self) -> None:
         """Join the workers (taking back what a dead predecessor of the same name held)."""
-        if self.restarted:
+        if self.stable:
             await self.storage.worker_stopped(self.name)
         await self.beat()
 

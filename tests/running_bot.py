@@ -138,6 +138,22 @@ class BotProcess:
             )
         await self.tg.wait_for_call(self.waits_for, timeout=timeout, count=polls_before + 1)
 
+    async def whatmatters(self, *args: str) -> tuple[int, str]:
+        """Run the command line with the bot's settings (beside it, or instead of it); its exit
+        status and its output (standard output and error together)."""
+        run = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(run.communicate(), 60)
+        assert run.returncode is not None
+        return run.returncode, out.decode()
+
     async def kill(self) -> None:
         """SIGKILL: the process dies at once, wherever it is."""
         if self._process is not None:

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from storage import SQLiteStorage
 from tests.fake_telegram import FakeTelegram
 from tests.running_bot import BotProcess, said, settings_for
-
-
-async def whatmatters(process: BotProcess, *args: str) -> tuple[int, str]:
-    """Run the command line beside the bot, with the same settings; exit status and output."""
-    run = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=process.env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(run.communicate(), 60)
-    assert run.returncode is not None
-    return run.returncode, out.decode()
 
 
 async def test_backup_while_running_and_restore_only_when_stopped(
@@ -42,9 +25,9 @@ async def test_backup_while_running_and_restore_only_when_stopped(
         await said(sam)
         sam.send("A bench by the bus stop")
         await said(sam)
-        status, out = await whatmatters(process, "backup", str(copy))
+        status, out = await process.whatmatters("backup", str(copy))
         assert status == 0, out
-        status, out = await whatmatters(process, "restore", str(copy))
+        status, out = await process.whatmatters("restore", str(copy))
         assert status == 1
         assert "stop it first" in out
         sam.send("Another answer, after the backup")
@@ -53,13 +36,13 @@ async def test_backup_while_running_and_restore_only_when_stopped(
         assert await process.stop() == 0
     async with SQLiteStorage(copy) as backup:
         assert [row.answer for row in await backup.export_rows()] == ["A bench by the bus stop"]
-    status, out = await whatmatters(process, "restore", str(copy))
+    status, out = await process.whatmatters("restore", str(copy))
     assert status == 0, out
     async with SQLiteStorage(database) as restored:
         assert [row.answer for row in await restored.export_rows()] == ["A bench by the bus stop"]
     not_a_backup = database.parent / "notes.txt"
     not_a_backup.write_text("not a database", encoding="utf-8")
-    status, out = await whatmatters(process, "restore", str(not_a_backup))
+    status, out = await process.whatmatters("restore", str(not_a_backup))
     assert status == 1
     assert "not a whatmatters database; nothing was changed" in out
 

@@ -5,9 +5,7 @@ the scheduled jobs run once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from storage import open_storage
 from storage.models import OutgoingMessage
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram
-from tests.running_bot import REPO, BotProcess, free_port, said, settings_for
+from tests.running_bot import BotProcess, free_port, said, settings_for
 
 
 async def test_three_workers_killed_at_random_lose_repeat_and_reorder_nothing(
@@ -97,43 +95,16 @@ async def test_several_workers_need_a_webhook_and_postgresql(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
     """`--workers 2` with long polling, or on a SQLite file, is refused in one clear line."""
-    polling = await _whatmatters(tg, str(tmp_path / "a.db"), "--workers", "2")
+    bot = BotProcess(tg, settings_for(tg, tmp_path / "a.db"))
+    polling = await bot.whatmatters("run", "--workers", "2")
     assert polling[0] == 2
     assert "several workers receive updates by webhook" in polling[1]
-    on_sqlite = await _whatmatters(
-        tg,
-        str(tmp_path / "a.db"),
-        "--workers",
-        "2",
-        "--webhook-url",
-        "https://bot.example.org/telegram",
+    on_sqlite = await bot.whatmatters(
+        "run", "--workers", "2", "--webhook-url", "https://bot.example.org/telegram"
     )
     assert on_sqlite[0] == 2
     assert "several workers share one PostgreSQL database" in on_sqlite[1]
     assert "Traceback" not in polling[1] + on_sqlite[1]
-
-
-async def _whatmatters(tg: FakeTelegram, database: str, *args: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHATMATTERS_")}
-    env.update(
-        PYTHONPATH=str(REPO),
-        WHATMATTERS_BOT_TOKEN=tg.token,
-        WHATMATTERS_API_BASE_URL=tg.base_url,
-        WHATMATTERS_DATABASE=database,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, (out + err).decode()
 
 
 async def test_when_the_leading_worker_is_killed_another_takes_over_the_scheduled_work(
