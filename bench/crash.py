@@ -59,6 +59,7 @@ QUESTIONS = 6
 FIRST_RESIDENT = 70_000
 _QUESTION_RE = re.compile(r"Question (\d+) of")
 _ANSWER_RE = re.compile(r"resident (\d+) answer (\d+) ")
+_ID_RE = re.compile(r"(\d+)")
 DONE_TEXT = "All done"
 
 
@@ -85,6 +86,7 @@ class Outcome:
     kills: int = 0
     seconds: float = 0.0
     stuck: list[str] = field(default_factory=list)  # residents left waiting at the end
+    evidence: list[str] = field(default_factory=list)  # what the database holds for them
 
     @property
     def lost(self) -> list[str]:
@@ -107,6 +109,7 @@ class Outcome:
             f"out of order {len(self.disordered)}; "
             f"{self.kills} SIGKILLs in {self.seconds:.1f} s"
             + f"; residents left waiting for a question: {len(self.stuck)}"
+            + "".join(f"\n{line}" for line in self.evidence)
         )
 
 
@@ -124,6 +127,7 @@ class Person:
     async def _next_question(self, timeout: float) -> int:  # noqa: ASYNC109
         """Read replies until one asks a question after `self.asked` (a repeat is skipped)."""
         deadline = time.monotonic() + timeout
+        since = time.strftime("%H:%M:%S")
         for _ in range(1000):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -136,7 +140,10 @@ class Person:
             found = _QUESTION_RE.search(message.plain)
             if found and int(found[1]) > self.asked:
                 return int(found[1])
-        raise TimeoutError(f"resident {self.resident.user_id}: no next question in {timeout} s")
+        raise TimeoutError(
+            f"resident {self.resident.user_id}: no question after {self.asked} in {timeout} s"
+            f" from {since}"
+        )
 
     async def live(self, stop: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
         """Answer until told to stop, then wait for the answer in hand to be taken."""
@@ -189,7 +196,49 @@ async def run(
         await _crash(tg, processes, people, stop, rng, outcome, rounds, up, reply_timeout, bursts)
     outcome.seconds = time.monotonic() - began
     outcome.stored, outcome.misplaced, outcome.disordered = await _exported(database)
+    if outcome.stuck:
+        outcome.evidence = await _evidence(
+            database, [int(found[1]) for who in outcome.stuck if (found := _ID_RE.search(who))]
+        )
     return outcome
+
+
+async def _evidence(database: str, chat_ids: list[int]) -> list[str]:
+    """What the database holds for residents left waiting: their last updates (whether each
+    was processed and answered) and their outbox messages not yet sent (when each is due, who
+    claims it), so that a run that failed once says why."""
+    from storage import open_storage
+    from storage.tables import TABLES
+
+    tables = {table.name: table for table in TABLES}
+    updates, outbox = tables["updates"], tables["outbox"]
+    lines: list[str] = []
+    async with open_storage(database) as storage:
+        mine: dict[int, list[str]] = {chat_id: [] for chat_id in chat_ids}
+        async for batch in storage.rows(updates):
+            for row in batch:
+                record = dict(zip(updates.names, row, strict=True))
+                message = json.loads(record["payload"]).get("message") or {}
+                chat_id = (message.get("chat") or {}).get("id")
+                if chat_id in mine:
+                    mine[chat_id].append(
+                        f"update {record['update_id']} {message.get('text', '')!r}: received"
+                        f" {record['received_at']}, processed {record['processed_at']},"
+                        f" replied {record['replied_at']}"
+                    )
+        async for batch in storage.rows(outbox):
+            for row in batch:
+                record = dict(zip(outbox.names, row, strict=True))
+                if record["chat_id"] in mine and not (record["sent_at"] or record["failed_at"]):
+                    mine[record["chat_id"]].append(
+                        f"outbox {record['id']} {record['key']}: due {record['not_before']},"
+                        f" claimed until {record['claimed_until']} by {record['claimed_by']},"
+                        f" tries {record['attempts']}, error {record['error']}"
+                    )
+    for chat_id, found in mine.items():
+        lines.append(f"resident {chat_id} (database checked {time.strftime('%H:%M:%S')}):")
+        lines.extend(f"  {line}" for line in found[-6:])
+    return lines
 
 
 @asynccontextmanager

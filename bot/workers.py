@@ -27,7 +27,9 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, Protocol
 
 from telegram import Update
@@ -36,6 +38,7 @@ from telegram.ext import Application
 from storage import Inbox, StorageError, Workers
 
 log = logging.getLogger(__name__)
+_PROJECT = Path(__file__).resolve().parent.parent
 
 HEARTBEAT = 2.0
 ALIVE_FOR = 10.0
@@ -47,6 +50,9 @@ TRIES = 5
 WINDOW = 20
 # Senders drained at once by one worker (as python-telegram-bot's concurrent updates).
 AT_ONCE = 256
+# One update in hand this long is logged with where it waits; this long again, its drain is
+# given up as a crash would end it (what was committed stays, the rest is handled afresh).
+STALLED = 30.0
 
 
 class WorkerStorage(Inbox, Workers, Protocol):
@@ -120,6 +126,9 @@ class ChatDrains:
         self._tries: Counter[int] = Counter()
         self._waiting: dict[int, int] = {}
         self._stuck_before: set[int | None] = set()
+        # When each drain took its current update in hand (monotonic), to find one stalled.
+        self._in_hand_since: dict[int | None, float] = {}
+        self._reported: set[int | None] = set()
 
     def waiting(self, sender_id: int) -> int:
         """How many of this sender's updates wait (this one included), for flood control."""
@@ -141,12 +150,33 @@ class ChatDrains:
         """Take on the senders whose unfinished updates nobody is handling: those waiting at two
         sweeps in a row (their worker died after the 200), or `everyone` waiting (at start-up).
         Returns how many were looked at."""
+        self._look_for_stalls()
         waiting = set(await self.storage.senders_waiting())
         stuck = waiting if everyone else waiting & self._stuck_before
         self._stuck_before = waiting
         for sender in stuck:
             self.arrived(sender)
         return len(stuck)
+
+    def _look_for_stalls(self) -> None:
+        """Log a drain whose update has been in hand for `STALLED` seconds, with where it waits;
+        end it at twice that: the sender's updates are then taken on again, as after a crash."""
+        now = time.monotonic()
+        for sender, task in list(self._draining.items()):
+            since = self._in_hand_since.get(sender)
+            if since is None or now - since < STALLED:
+                continue
+            if sender not in self._reported:
+                self._reported.add(sender)
+                log.warning(
+                    "an update has been in hand for %.0f s, waiting at %s",
+                    now - since,
+                    _where(task),
+                )
+            elif now - since >= 2 * STALLED:
+                log.error("giving up a stalled drain after %.0f s at %s", now - since, _where(task))
+                self._in_hand_since.pop(sender, None)
+                task.cancel()
 
     async def _drain(self, sender: int | None) -> None:
         name = f"chat:{'none' if sender is None else sender}"
@@ -176,6 +206,8 @@ class ChatDrains:
             # No await between the last look and leaving the table: an arrival after this
             # starts a new drain.
             self._draining.pop(sender, None)
+            self._in_hand_since.pop(sender, None)
+            self._reported.discard(sender)
             if sender is not None:
                 self._waiting.pop(sender, None)
 
@@ -204,9 +236,28 @@ class ChatDrains:
                 continue
             if sender is not None:
                 self._waiting[sender] = len(batch)
+            self._in_hand_since[sender] = time.monotonic()
+            self._reported.discard(sender)
             update = Update.de_json(json.loads(stored.payload), self.app.bot)
             if update is None:
                 await self.storage.mark_failed(stored.update_id)
                 continue
             await self.app.process_update(update)
         return False
+
+
+def _where(task: asyncio.Task[None]) -> str:
+    """Where a task waits: the innermost line of this project's code in its chain of awaits, and
+    the innermost line of all ("bot/outbox.py:123 in deliver, at asyncio/locks.py:213 in wait")."""
+    awaited: Any = task.get_coro()
+    ours = innermost = "an unknown place"
+    for _ in range(100):  # bounded: the chain of awaits
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            break
+        path = Path(frame.f_code.co_filename)
+        innermost = f"{path.parent.name}/{path.name}:{frame.f_lineno} in {frame.f_code.co_name}"
+        if path.is_relative_to(_PROJECT) and not path.is_relative_to(_PROJECT / ".venv"):
+            ours = f"{path.relative_to(_PROJECT)}:{frame.f_lineno} in {frame.f_code.co_name}"
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return ours if ours == innermost else f"{ours}, at {innermost}"

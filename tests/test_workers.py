@@ -5,13 +5,20 @@ the scheduled jobs run once."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from telegram import Bot, Update
+from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+
 from bench.crash import bots, run
-from bot.workers import ALIVE_FOR, HEARTBEAT, LEAD
-from storage import open_storage
+from bot import workers
+from bot.workers import ALIVE_FOR, HEARTBEAT, LEAD, ChatDrains, Worker
+from storage import SQLiteStorage, open_storage
 from storage.models import OutgoingMessage
 from tests.conftest import ADMIN
 from tests.fake_telegram import FakeTelegram
@@ -158,3 +165,68 @@ async def _listening(port: int) -> bool:
     writer.close()
     await writer.wait_closed()
     return True
+
+
+async def test_a_drain_stalled_on_one_update_is_logged_with_where_it_waits_then_begun_again(
+    tg: FakeTelegram,
+    database: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An update whose handling never ends (a call that never answers) is logged with the line
+    it waits at, then its drain is ended as a crash would end it, and the update is taken on
+    again: the resident is not left waiting for ever behind it."""
+    monkeypatch.setattr(workers, "STALLED", 0.3)
+    calls = 0
+
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.Event().wait()  # the first try hangs
+        await storage.mark_processed(update.update_id)
+
+    sam = {"id": 601, "is_bot": False, "first_name": "Sam"}
+    payload = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 601, "type": "private"},
+            "from": sam,
+            "text": "hello",
+        },
+    }
+    async with SQLiteStorage(database) as storage:
+        bot = Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url)
+        app = ApplicationBuilder().bot(bot).updater(None).build()
+        app.add_handler(TypeHandler(Update, handle))
+        worker = Worker(storage)
+        await worker.start()
+        drains = ChatDrains(app, storage, worker)
+        await storage.record_update(1, json.dumps(payload))
+        async with app:
+            await app.start()
+            try:
+                with caplog.at_level(logging.WARNING, logger="bot.workers"):
+                    drains.arrived(601)
+                    for _ in range(100):  # 10 s at most
+                        await asyncio.sleep(0.1)
+                        await drains.sweep()
+                        if not await storage.unfinished_updates():
+                            break
+            finally:
+                await app.stop()
+
+    assert calls == 2
+    assert not await _unfinished(database)
+    stalled = [r.getMessage() for r in caplog.records if "in hand for" in r.getMessage()]
+    assert len(stalled) == 1
+    assert "waiting at tests/test_workers.py:" in stalled[0]
+    assert "in handle, at asyncio/locks.py" in stalled[0]
+    assert any("giving up a stalled drain" in r.getMessage() for r in caplog.records)
+
+
+async def _unfinished(database: Path) -> list[int]:
+    async with SQLiteStorage(database) as storage:
+        return [stored.update_id for stored in await storage.unfinished_updates()]
