@@ -125,7 +125,13 @@ class Outbox:
                     if not self._keep_going():
                         await self.storage.release(m.id for m in batch[n:])
                         return sent
-                    outcome = await self._send_one(message)
+                    try:
+                        outcome = await self._send_one(message)
+                    except Exception:
+                        # Something unforeseen: the rest of the batch is anyone's again now,
+                        # not after its claim lapses (this one, perhaps sent, waits it out).
+                        await self.storage.release(m.id for m in batch[n + 1 :])
+                        raise
                     if outcome == "sent":
                         sent += 1
                     elif outcome == "flood":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.outbox import Outbox
 from storage import SQLiteStorage
@@ -209,4 +210,24 @@ async def test_a_chat_keeps_its_order_across_a_restart_while_a_part_waits_to_be_
     assert await restarted.deliver() == 2
     assert [m.method for m in tg.messages_to(first)] == ["sendMessage", "sendPhoto", "sendDocument"]
     for chat_id in others:
+        assert len(tg.messages_to(chat_id)) == 3
+
+
+async def test_an_unforeseen_error_hands_the_rest_of_the_batch_back_at_once(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot
+) -> None:
+    """A reply Telegram answers with an error the outbox has no rule for (409 Conflict) stops
+    the round; the messages claimed with it are anyone's to send at once, not in five minutes:
+    a resident's next question must not wait behind another chat's failure."""
+    await queue_for_staff(tg, storage)
+    tg.fail("sendMessage", 409)
+    outbox = Outbox(storage, telegram_bot, sleep=Pauses())
+
+    with pytest.raises(TelegramError):
+        await outbox.deliver()
+
+    # The other two chats' digests go; the first chat's chart and CSV keep their place behind
+    # its text, which waits out its claim (it may have gone out before the error).
+    assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 6
+    for chat_id in STAFF[1:]:
         assert len(tg.messages_to(chat_id)) == 3
