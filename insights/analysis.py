@@ -88,13 +88,20 @@ class Analyser:
                     leading.append(found[0])
                 if not both:
                     continue
-                clause_score = read(clause, self.lexicon, asks_for).score
+                clause_reading = read(clause, self.lexicon, asks_for)
+                clause_score = theme_score = clause_reading.score
+                if asks_for == "praise" and clause_reading.criticism and not clause_reading.praise:
+                    # To "what was good?", a clause that only finds fault ("but the food was
+                    # cold") is still against what it is about: its theme takes the tone of its
+                    # words, not of the question (the answer's own tone stays the question's:
+                    # such answers are mostly praise, and people rate them so).
+                    theme_score = read(clause, self.lexicon, "open").score
                 if clause_score >= CLEAR:
                     for_ += clause_score
                 elif clause_score <= -CLEAR:
                     against -= clause_score
                 for theme in current:
-                    scores.setdefault(theme, []).append(clause_score)
+                    scores.setdefault(theme, []).append(theme_score)
             themes = tuple(dict.fromkeys([*themes[:1], *leading, *themes[1:]]))[
                 :MAX_THEMES_PER_ANSWER
             ]

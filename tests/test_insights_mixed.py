@@ -25,6 +25,21 @@ def test_each_theme_gets_the_tone_of_the_words_about_it() -> None:
     assert list(result.theme_tones) == list(result.themes)
 
 
+def test_to_what_was_good_a_fault_found_still_gives_its_theme_a_negative_tone() -> None:
+    """Asked what was good, 'The staff were kind but the food was cold' is praise as a whole
+    (people rate such answers so), yet Food's tone is negative: the question does not soften
+    the words about it."""
+    for text, fault in (
+        ("The staff were kind but the food was cold", "Food and drink"),
+        ("The nurses were lovely but I waited four hours", "Access and waiting"),
+        ("Helpful staff but the parking was a nightmare", "Location, travel and parking"),
+    ):
+        result = HEALTH.analyse(text, asks_for="praise")
+        assert result.tone == "positive", text
+        assert result.theme_tones["Staff attitude"] == "positive", text
+        assert result.theme_tones[fault] == "negative", text
+
+
 def test_a_clause_without_a_theme_goes_on_about_the_one_before() -> None:
     """'The bins are never collected. Disgusting.' keeps the bins negative."""
     result = COUNCIL.analyse("The repairs team were brilliant. The bins are never emptied, awful")
