@@ -93,6 +93,16 @@ def test_council_pack_reads_typical_answers() -> None:
     )
 
 
+def test_council_pack_needs_words_about_damp_homes_not_cold_wet_or_black_alone() -> None:
+    """'The food was cold', wet weather and a black bin are not damp; a cold flat and wet walls
+    are."""
+    council = shipped_catalogue("council")
+    for text in ("The food was cold", "Wet weather and the bus never came", "Black bin missed"):
+        assert "Damp and mould" not in themes_of(council, text), text
+    for text in ("Cold flat, the windows don't close", "The walls are wet in every room"):
+        assert themes_of(council, text)[0] == "Damp and mould", text
+
+
 def test_health_pack_reads_typical_answers() -> None:
     """The health pack sorts everyday answers into the themes staff expect."""
     health = Analyser(shipped_catalogue("health"))
