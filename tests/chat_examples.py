@@ -43,4 +43,6 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("the estate is a disgrace", "Housing and homes", "negative"),
     ("rats in the bin store again", "Bins and waste", "negative"),
     ("dog poo all over the path by the flats", "Bins and waste", "negative"),
+    ("the repair on my roof took forever", "Repairs", "negative"),
+    ("kids got nowhere to go round here", "Community and facilities", "negative"),
 )

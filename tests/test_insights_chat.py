@@ -41,6 +41,10 @@ def test_a_theme_needs_the_words_that_make_it() -> None:
     """A repair that took weeks is Repairs, not contact, just because someone waited."""
     assert COUNCIL.analyse("lift broke 3 wks no1 came").themes == ("Repairs",)
     assert COUNCIL.analyse("waited 6 weeks for the boiler repair").themes == ("Repairs",)
+    # Neighbours are reported too: that is not a repair.
+    assert COUNCIL.analyse(
+        "noisy neighbours every wkend, reported it 4 times nothing done"
+    ).themes == ("Antisocial behaviour and safety",)
 
 
 def test_a_word_in_passing_does_not_add_a_theme() -> None:
