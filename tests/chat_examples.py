@@ -45,4 +45,12 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("dog poo all over the path by the flats", "Bins and waste", "negative"),
     ("the repair on my roof took forever", "Repairs", "negative"),
     ("kids got nowhere to go round here", "Community and facilities", "negative"),
+    ("housing officer never gets back 2 me", "Housing and homes", "negative"),
+    ("the fire door on our landing dont shut", "Building safety", "negative"),
+    ("the estate is going downhill", "Housing and homes", "negative"),
+    ("feel really isolated since covid", "Loneliness and wellbeing", "negative"),
+    ("no where for the kids 2 play", "Parks and green space", "negative"),
+    ("communal garden is overgrown", "Communal areas", "negative"),
+    ("food bank saved us this winter", "Money and council tax", "positive"),
+    ("got a parking fine outside my own house", "Transport", "negative"),
 )

@@ -47,6 +47,15 @@ def test_a_theme_needs_the_words_that_make_it() -> None:
     ).themes == ("Antisocial behaviour and safety",)
 
 
+def test_a_loose_word_does_not_make_a_theme() -> None:
+    """'It's fine' is not about fines, and 'nobody cares' is not about health and social care."""
+    assert COUNCIL.analyse("its fine").themes == ()
+    assert "Health and GP access" not in COUNCIL.analyse("nobody cares about this estate").themes
+    assert COUNCIL.analyse("i got fined for putting my bin out early").themes[:1] == (
+        "Money and council tax",
+    )
+
+
 def test_a_word_in_passing_does_not_add_a_theme() -> None:
     """'outside the shops' places a complaint about dealing; it is not about the shops."""
     assert COUNCIL.analyse("ppl dealing outside the shops every nite").themes == (
