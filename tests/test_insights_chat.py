@@ -71,7 +71,20 @@ def test_patients_chat_style_complaints_get_their_theme_and_tone() -> None:
         ("cant get a gp appt for love nor money", "Access and waiting"),
         ("parking at the hospital is a nightmare", "Location, travel and parking"),
         ("ran out of my meds and nobody rang back", "Medication and pain"),
+        ("no1 told me what was happening", "Communication and information"),
+        ("discharge took all day", "Discharge and joined-up care"),
+        ("parking costs a fortune", "Location, travel and parking"),
+        ("no privacy on the ward", "Dignity, privacy and respect"),
+        ("phone line always busy", "Access and waiting"),
     ):
         read = health.analyse(comment, asks_for="open")
         assert (read.tone, read.themes[:1]) == ("negative", (theme,)), comment
     assert health.analyse("phone line always engaged", asks_for="open").tone == "negative"
+    assert health.analyse("nobody checked on me all night", asks_for="open").tone == "negative"
+
+
+def test_patients_name_the_staff_they_praise() -> None:
+    """A consultant or a surgeon is staff: praise of them is not praise of care in general."""
+    health = Analyser(shipped_catalogue("health"))
+    for comment in ("the consultant was brilliant", "my surgeon was so reassuring"):
+        assert health.analyse(comment, asks_for="open").themes[:1] == ("Staff attitude",), comment
