@@ -6,6 +6,7 @@ test_backup.py.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -44,3 +45,27 @@ async def test_a_file_that_is_not_a_database_cannot_be_opened(tmp_path: Path) ->
     with pytest.raises(StorageUnavailable):
         async with SQLiteStorage(path):
             pass
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """A write cancelled while another process holds the database (a stalled update given up,
+    a stop) must not leave its BEGIN behind on the connection: the writes after it still work."""
+    path = tmp_path / "c.db"
+    async with SQLiteStorage(path) as storage:
+        await storage.record_update(1, '{"update_id": 1}')
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing, for a while
+        try:
+            waiting = asyncio.create_task(storage.mark_processed(1))
+            await asyncio.sleep(0.3)  # the write is waiting for the lock
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.sleep(0.3)  # the cancelled BEGIN has got the lock by now, if it kept it
+        await storage.mark_processed(1)
+        assert not await storage.unfinished_updates()

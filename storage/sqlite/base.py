@@ -127,6 +127,12 @@ class SQLiteBase:
                 await self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise StorageError(str(error)) from error
+            except BaseException:
+                # Cancelled while BEGIN waited for another writer: it still runs on the
+                # connection's thread, so end it there rather than leave it open for the next.
+                with contextlib.suppress(sqlite3.Error):
+                    await self.db.execute("ROLLBACK")
+                raise
             try:
                 yield self.db
             except BaseException as failure:
