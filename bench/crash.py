@@ -10,7 +10,9 @@ every resident's last answer has been answered, stops, and `whatmatters export` 
 Every answer a resident sent must appear in the export exactly once, under the question it
 answered. Printed: answers sent, stored, lost, duplicated, unexpected (stored but never sent) and
 misplaced (stored under another question), and the time it took. The exit status is 1 if anything
-was lost, duplicated, unexpected or misplaced.
+was lost, duplicated, unexpected or misplaced. A resident left waiting for their next question is
+reported with what the database holds for them (their last updates, whether each was processed
+and answered, and their unsent outbox messages with who claims them).
 
 With `--bursts N`, Telegram is also down as each restart begins: its next N sendMessage calls
 answer 500 or 502, so the replies a kill cut off are replayed into an outage.
