@@ -215,7 +215,9 @@ class FlowDesk:
             f"Inviting {queued} residents who said they'd like to hear back "
             f"({len(audience) - queued} had been invited already). Never anyone who used /stop.",
         )
-        await self.outbox.deliver()
+        # Sent in the outbox's own time (thousands take minutes at Telegram's pace), not while
+        # this admin's next message waits behind it.
+        context.application.create_task(self.outbox.deliver(), update=update)
 
     async def _admin(self, update: Update) -> int:
         """The sender's id if they are an admin; otherwise 0, after a polite refusal."""

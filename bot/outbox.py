@@ -127,9 +127,10 @@ class Outbox:
                         return sent
                     try:
                         outcome = await self._send_one(message)
-                    except Exception:
-                        # Something unforeseen: the rest of the batch is anyone's again now,
-                        # not after its claim lapses (this one, perhaps sent, waits it out).
+                    except BaseException:
+                        # Something unforeseen, or a stop: the rest of the batch is anyone's
+                        # again now, not after its claim lapses (this one, perhaps sent, waits
+                        # it out).
                         await self.storage.release(m.id for m in batch[n + 1 :])
                         raise
                     if outcome == "sent":

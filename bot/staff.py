@@ -283,7 +283,7 @@ class StaffDesk:
             return
         await self.digests.queue_for(member.chat_id, self.storage.now(), request=update.update_id)
         await self.storage.mark_processed(update.update_id)
-        await self.outbox.deliver()
+        context.application.create_task(self.outbox.deliver(), update=update)
 
     async def theme(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Send more quotes on one theme from the last four weeks."""
