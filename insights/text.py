@@ -198,6 +198,8 @@ TEXT_SPEAK: Final[dict[str, tuple[str, ...]]] = {
         "pleasee": "please",
         "helpp": "help",
         "gr8": "great",
+        "brill": "brilliant",
+        "fab": "fabulous",
         "st": "street",
         "rd": "road",
         "xmas": "christmas",

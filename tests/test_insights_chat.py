@@ -54,6 +54,10 @@ def test_a_loose_word_does_not_make_a_theme() -> None:
     assert COUNCIL.analyse("i got fined for putting my bin out early").themes[:1] == (
         "Money and council tax",
     )
+    # Lovely neighbours are not staff; a youth club is not anti-social behaviour.
+    assert "Staff kindness" not in COUNCIL.analyse("lovely neighbours, quiet street").themes
+    assert COUNCIL.analyse("the youth club is brill").themes == ("Community and facilities",)
+    assert COUNCIL.analyse("absolute joke").tone == "negative"
 
 
 def test_a_word_in_passing_does_not_add_a_theme() -> None:
