@@ -50,6 +50,9 @@ NOT_CHANGE_AFTER: Final = frozenset({"than", "not", "never", "have"})
 DENIALS: Final = frozenset({"any", "anything", "nobody", "nothing", "none", "no", "not", "never"})
 THINGS: Final = frozenset({"nothing", "everything", "something", "anything"})
 LINKING_VERBS: Final = frozenset({"is", "was", "are", "were", "has", "have", "had"})
+# "Cleaner was a star", "Better than expected": a word that would open a request names someone,
+# or compares, when one of these follows it ("Quicker at answering the phones" still asks).
+NOT_A_REQUEST_AFTER: Final = LINKING_VERBS | {"who", "than"}
 # "Could not have been done better", "there is nothing they could do better", "nothing more could
 # be done": a comparative that a modal and a denial turn round says nothing needs to change, in any
 # wording; only helping verbs may come between the modal and the comparative ("Could not give me
@@ -362,7 +365,12 @@ def _assess(tokens: list[Token], lexicon: Lexicon, lead: int = -1) -> tuple[floa
                 negation_left = 0
             if word.wishes:
                 wished = True
-            score = SUGGESTION if clause_start and word.suggests else word.score
+            requests = (
+                clause_start
+                and word.suggests
+                and not (i + 1 < n and tokens[i + 1].lower in NOT_A_REQUEST_AFTER)
+            )
+            score = SUGGESTION if requests else word.score
         clause_start = False
         if score:
             if negation_left > 0:

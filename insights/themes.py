@@ -185,7 +185,9 @@ class ThemeCatalogue:
                     if _follows(tokens, i, words, exact=True)
                 ]
                 if found:
-                    matches = (*matches, *found)
+                    # A phrase says more than a word inside it: at one place, it leads ("walk in
+                    # centre" opens Access, not the walks of Activities).
+                    matches = (*found, *matches)
             for term, theme, weight in matches:
                 hits.append((i, theme))
                 if (term, theme) in seen:

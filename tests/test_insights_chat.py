@@ -80,11 +80,25 @@ def test_patients_chat_style_complaints_get_their_theme_and_tone() -> None:
         ("parking costs a fortune", "Location, travel and parking"),
         ("no privacy on the ward", "Dignity, privacy and respect"),
         ("phone line always busy", "Access and waiting"),
+        ("nurse made me feel like a nuisance", "Staff attitude"),
+        ("pharmacy always out of stock of my meds", "Medication and pain"),
+        ("discharged with no info on what to do next", "Discharge and joined-up care"),
+        ("car park machines never work", "Location, travel and parking"),
+        ("the staff r run off their feet", "Staff attitude"),
     ):
         read = health.analyse(comment, asks_for="open")
         assert (read.tone, read.themes[:1]) == ("negative", (theme,)), comment
     assert health.analyse("phone line always engaged", asks_for="open").tone == "negative"
     assert health.analyse("nobody checked on me all night", asks_for="open").tone == "negative"
+
+
+def test_both_sides_at_once_and_people_named_by_their_job() -> None:
+    """'Good and bad' is neither praise nor complaint; 'cleaner on ward 5 was a star' praises a
+    cleaner, it does not ask for a cleaner ward."""
+    health = Analyser(shipped_catalogue("health"))
+    assert health.analyse("good and bad", asks_for="open").tone == "neutral"
+    assert health.analyse("cleaner on ward 5 was a star", asks_for="open").tone == "positive"
+    assert health.analyse("Cleaner toilets", asks_for="open").tone == "negative"
 
 
 def test_patients_name_the_staff_they_praise() -> None:

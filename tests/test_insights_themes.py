@@ -93,6 +93,14 @@ def test_council_pack_reads_typical_answers() -> None:
     )
 
 
+def test_a_phrase_leads_over_a_word_inside_it() -> None:
+    """'Walk in centre' opens Access and waiting, not the walks of Activities and groups; the
+    council's 'bin store' is a communal area before it is a bin."""
+    health, council = shipped_catalogue("health"), shipped_catalogue("council")
+    assert themes_of(health, "got seen quick at the walk in centre")[0] == "Access and waiting"
+    assert themes_of(council, "rats in the bin store again")[0] == "Communal areas"
+
+
 def test_council_pack_needs_words_about_damp_homes_not_cold_wet_or_black_alone() -> None:
     """'The food was cold', wet weather and a black bin are not damp; a cold flat and wet walls
     are."""
