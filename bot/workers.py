@@ -52,7 +52,7 @@ WINDOW = 20
 AT_ONCE = 256
 # One update in hand this long is logged with where it waits; this long again, its drain is
 # given up as a crash would end it (what was committed stays, the rest is handled afresh).
-STALLED = 15.0
+STALLED = 30.0
 
 
 class WorkerStorage(Inbox, Workers, Protocol):
