@@ -38,7 +38,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import wording
+from bot import wording, workers
 from bot.admin import FlowDesk
 from bot.dashboard import DashboardDesk
 from bot.flood import FloodGauge, Pace
@@ -52,7 +52,7 @@ from bot.settings import Settings
 from bot.staff import CORRECT, StaffDesk
 from bot.threads import ThreadDesk
 from bot.webhook import WebhookServer
-from bot.workers import HEARTBEAT, ChatDrains, Worker, sender_of
+from bot.workers import HEARTBEAT, ChatDrains, Worker, sender_of, where_waiting
 from conversations.engine import (
     Input,
     Message,
@@ -110,6 +110,11 @@ _UNREADABLE_KINDS = (
 )
 
 
+class StalledUpdate(Exception):
+    """An update whose handling never finished, given up on so that the resident's next
+    messages are not held behind it for ever."""
+
+
 class OneAtATimePerResident(BaseUpdateProcessor):
     """Process updates concurrently, but each resident's strictly in the order they came.
 
@@ -123,6 +128,9 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         # With several workers (webhook mode), each sender's stored updates are handled by the
         # worker that claims them, oldest first (bot/workers.py), not in the order they came here.
         self.drains: ChatDrains | None = None
+        # Told of an update given up on (the application's error path: an apology, and the
+        # update marked done, so that it is not replayed after the messages that followed it).
+        self.on_stalled: Callable[[object, Exception], Awaitable[object]] | None = None
 
     def waiting(self, sender_id: int) -> int:
         """How many of this sender's updates are being handled or waiting their turn."""
@@ -145,12 +153,35 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         self._waiting[sender.id] += 1
         try:
             async with lock:
-                await coroutine
+                await self._in_time(update, coroutine)
         finally:
             self._waiting[sender.id] -= 1
             if not self._waiting[sender.id]:
                 del self._waiting[sender.id]
                 del self._locks[sender.id]
+
+    async def _in_time(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Handle an update; one still in hand after twice `workers.STALLED` seconds (a call
+        that never returns: every Telegram and database call has its own timeout well within
+        that) is ended, logged with where it waited, and answered with an apology."""
+        task = asyncio.ensure_future(coroutine)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=2 * workers.STALLED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if done:
+            task.result()  # as awaiting it would: its errors reach python-telegram-bot
+            return
+        where = where_waiting(task)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        stalled = StalledUpdate(f"gave up an update after {2 * workers.STALLED:.0f} s at {where}")
+        if self.on_stalled is None:
+            log.error("%s", stalled)
+            return
+        await self.on_stalled(update, stalled)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -773,6 +804,7 @@ def build_application(
     )
     drains = ChatDrains(app, storage, worker) if worker else None
     one_at_a_time.drains = drains
+    one_at_a_time.on_stalled = app.process_error
     themes = [theme.name for theme in services.catalogue.themes]
     desk = StaffDesk(settings, storage, digests, outbox, redact, themes)
     flows = FlowDesk(settings, storage, chat.library, chat.unreadable, previews, chat.send, outbox)

@@ -171,10 +171,12 @@ class ChatDrains:
                 log.warning(
                     "an update has been in hand for %.0f s, waiting at %s",
                     now - since,
-                    _where(task),
+                    where_waiting(task),
                 )
             elif now - since >= 2 * STALLED:
-                log.error("giving up a stalled drain after %.0f s at %s", now - since, _where(task))
+                log.error(
+                    "giving up a stalled drain after %.0f s at %s", now - since, where_waiting(task)
+                )
                 self._in_hand_since.pop(sender, None)
                 task.cancel()
 
@@ -246,7 +248,7 @@ class ChatDrains:
         return False
 
 
-def _where(task: asyncio.Task[None]) -> str:
+def where_waiting(task: asyncio.Task[Any]) -> str:
     """Where a task waits: the innermost line of this project's code in its chain of awaits, and
     the innermost line of all ("bot/outbox.py:123 in deliver, at asyncio/locks.py:213 in wait")."""
     awaited: Any = task.get_coro()
