@@ -39,6 +39,11 @@ from storage import Inbox, StorageError, Workers
 
 log = logging.getLogger(__name__)
 _PROJECT = Path(__file__).resolve().parent.parent
+# This project's own code, wherever it is installed (for naming where a stalled update waits).
+_OURS = tuple(
+    _PROJECT / name
+    for name in ("bot", "conversations", "insights", "services", "storage", "web", "tests")
+)
 
 HEARTBEAT = 2.0
 ALIVE_FOR = 10.0
@@ -259,7 +264,7 @@ def where_waiting(task: asyncio.Task[Any]) -> str:
             break
         path = Path(frame.f_code.co_filename)
         innermost = f"{path.parent.name}/{path.name}:{frame.f_lineno} in {frame.f_code.co_name}"
-        if path.is_relative_to(_PROJECT) and not path.is_relative_to(_PROJECT / ".venv"):
+        if any(path.is_relative_to(folder) for folder in _OURS):
             ours = f"{path.relative_to(_PROJECT)}:{frame.f_lineno} in {frame.f_code.co_name}"
         awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
     return ours if ours == innermost else f"{ours}, at {innermost}"
