@@ -565,6 +565,21 @@ def _max_connections(value: Any) -> int:
     return min(max(int(value), low), high)
 
 
+def text_update(update_id: int, user_id: int, text: str, first_name: str = "Sam") -> JSONDict:
+    """A private text message as the Bot API delivers it, for tests that build updates
+    themselves (a forged post, a stored update) rather than have a resident send one."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+            "text": text,
+        },
+    }
+
+
 def webhook_queue(update: JSONDict) -> int | None:
     """The chat an update belongs to, for webhook delivery (one post at a time per chat): the
     `chat` of a message-like update, a callback query's message's chat or else its sender, the

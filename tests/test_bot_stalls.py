@@ -11,22 +11,11 @@ from telegram import Update
 
 from bot import workers
 from bot.app import OneAtATimePerResident
+from tests.fake_telegram import text_update
 
 
 def message_from(user_id: int, update_id: int) -> Update:
-    update = Update.de_json(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": 0,
-                "chat": {"id": user_id, "type": "private"},
-                "from": {"id": user_id, "is_bot": False, "first_name": "Sam"},
-                "text": f"message {update_id}",
-            },
-        },
-        None,
-    )
+    update = Update.de_json(text_update(update_id, user_id, f"message {update_id}"), None)
     assert update is not None
     return update
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.webhook import SECRET_HEADER
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, text_update
 from tests.running_bot import REPO, RunningBot, free_port, said, settings_for
 
 SAM = 811
@@ -63,16 +63,7 @@ async def test_a_post_without_the_right_secret_is_refused_and_nothing_is_stored(
     bot = webhook_bot(tg, database, port)
     await bot.start()
     try:
-        forged = {
-            "update_id": 999_001,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": 5, "type": "private"},
-                "from": {"id": 5, "is_bot": False, "first_name": "Mallory"},
-                "text": "/start",
-            },
-        }
+        forged = text_update(999_001, 5, "/start", first_name="Mallory")
         url = f"http://127.0.0.1:{port}/telegram"
         async with aiohttp.ClientSession() as session:
             for headers in ({}, {SECRET_HEADER: "guess"}):

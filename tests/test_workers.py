@@ -21,7 +21,7 @@ from bot.workers import ALIVE_FOR, HEARTBEAT, LEAD, ChatDrains, Worker
 from storage import SQLiteStorage, open_storage
 from storage.models import OutgoingMessage
 from tests.conftest import ADMIN
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram, text_update
 from tests.running_bot import BotProcess, free_port, said, settings_for
 
 
@@ -186,17 +186,7 @@ async def test_a_drain_stalled_on_one_update_is_logged_with_where_it_waits_then_
             await asyncio.Event().wait()  # the first try hangs
         await storage.mark_processed(update.update_id)
 
-    sam = {"id": 601, "is_bot": False, "first_name": "Sam"}
-    payload = {
-        "update_id": 1,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": 601, "type": "private"},
-            "from": sam,
-            "text": "hello",
-        },
-    }
+    payload = text_update(1, 601, "hello")
     async with SQLiteStorage(database) as storage:
         bot = Bot(tg.token, base_url=tg.base_url, base_file_url=tg.base_file_url)
         app = ApplicationBuilder().bot(bot).updater(None).build()
