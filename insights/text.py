@@ -199,6 +199,7 @@ TEXT_SPEAK: Final[dict[str, tuple[str, ...]]] = {
         "helpp": "help",
         "gr8": "great",
         "brill": "brilliant",
+        "owt": "anything",
         "fab": "fabulous",
         "st": "street",
         "rd": "road",

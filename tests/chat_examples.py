@@ -45,7 +45,7 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("dog poo all over the path by the flats", "Bins and waste", "negative"),
     ("the repair on my roof took forever", "Repairs", "negative"),
     ("kids got nowhere to go round here", "Community and facilities", "negative"),
-    ("housing officer never gets back 2 me", "Housing and homes", "negative"),
+    ("housing officer never gets back 2 me", "Staff kindness", "negative"),
     ("the fire door on our landing dont shut", "Building safety", "negative"),
     ("the estate is going downhill", "Housing and homes", "negative"),
     ("feel really isolated since covid", "Loneliness and wellbeing", "negative"),
@@ -65,4 +65,6 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("neighbours dog barks all day", "Antisocial behaviour and safety", "negative"),
     ("parking permits r a rip off", "Transport", "negative"),
     ("gangs of youths hanging round the shops", "Antisocial behaviour and safety", "negative"),
+    ("emailed twice and no one got back to me", "Contact and waiting times", "negative"),
+    ("my housing officer, shes a star", "Staff kindness", "positive"),
 )

@@ -58,6 +58,15 @@ def test_a_loose_word_does_not_make_a_theme() -> None:
     assert "Staff kindness" not in COUNCIL.analyse("lovely neighbours, quiet street").themes
     assert COUNCIL.analyse("the youth club is brill").themes == ("Community and facilities",)
     assert COUNCIL.analyse("absolute joke").tone == "negative"
+    # A good job is not a repair job.
+    assert COUNCIL.analyse("u do a good job", asks_for="improvement").themes == ()
+
+
+def test_cant_think_of_owt_is_unsure_as_cant_think_of_anything_is() -> None:
+    """'owt' is said in full ('anything'), so the answer is a non-answer the issue reads as
+    unsure: neutral."""
+    result = COUNCIL.analyse("cant think of owt", asks_for="improvement")
+    assert (result.non_answer, result.tone) == ("unsure", "neutral")
 
 
 def test_a_word_in_passing_does_not_add_a_theme() -> None:
