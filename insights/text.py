@@ -313,7 +313,12 @@ def tokenize(text: str) -> list[Token]:
             token = found[0]
             if token.lower == "of" and tokens and _could_of(tokens):
                 token = _HAVE
+            elif token.lower == "one" and tokens and tokens[-1].lower == "no":
+                tokens[-1] = _NOBODY  # "no one cleans the stairs" reads as "nobody cleans…"
+                continue
             tokens.append(token)
+        elif len(found) == 2 and found[0].lower == "no" and found[1].lower == "one":
+            tokens.append(_NOBODY)  # "no1"
         else:
             tokens.extend(found)
     return tokens
@@ -458,3 +463,4 @@ def _short_cvc(base: str) -> bool:
 
 
 _HAVE: Final = Token("have", "word")
+_NOBODY: Final = Token("nobody", "word")

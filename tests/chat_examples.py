@@ -67,4 +67,10 @@ CHAT_COMMENTS: Final[tuple[tuple[str, str, Tone], ...]] = (
     ("gangs of youths hanging round the shops", "Antisocial behaviour and safety", "negative"),
     ("emailed twice and no one got back to me", "Contact and waiting times", "negative"),
     ("my housing officer, shes a star", "Staff kindness", "positive"),
+    ("no one cleans the stairwell", "Communal areas", "negative"),
+    ("potholes everywhere", "Streets and lighting", "negative"),
+    ("the area feels safer now", "Antisocial behaviour and safety", "positive"),
+    ("wish there was more for teenagers to do", "Community and facilities", "negative"),
+    ("kids football pitch needs new goals", "Parks and green space", "negative"),
+    ("why does it take 6 months to fix a window", "Repairs", "negative"),
 )
