@@ -228,18 +228,21 @@ async def _evidence(database: str, chat_ids: list[int]) -> list[str]:
                         f" {record['received_at']}, processed {record['processed_at']},"
                         f" replied {record['replied_at']}"
                     )
+        sends: dict[int, list[str]] = {chat_id: [] for chat_id in chat_ids}
         async for batch in storage.rows(outbox):
             for row in batch:
                 record = dict(zip(outbox.names, row, strict=True))
-                if record["chat_id"] in mine and not (record["sent_at"] or record["failed_at"]):
-                    mine[record["chat_id"]].append(
-                        f"outbox {record['id']} {record['key']}: due {record['not_before']},"
-                        f" claimed until {record['claimed_until']} by {record['claimed_by']},"
-                        f" tries {record['attempts']}, error {record['error']}"
+                if record["chat_id"] in sends:
+                    sends[record["chat_id"]].append(
+                        f"outbox {record['id']} {record['key']} {(record['text'] or '')[:24]!r}:"
+                        f" queued {record['created_at']}, due {record['not_before']}, sent"
+                        f" {record['sent_at']}, failed {record['failed_at']}, claimed until"
+                        f" {record['claimed_until']} by {record['claimed_by']}, tries"
+                        f" {record['attempts']}, priority {record['priority']}"
                     )
     for chat_id, found in mine.items():
         lines.append(f"resident {chat_id} (database checked {time.strftime('%H:%M:%S')}):")
-        lines.extend(f"  {line}" for line in found[-6:])
+        lines.extend(f"  {line}" for line in found[-6:] + sends[chat_id][-6:])
     return lines
 
 
@@ -314,7 +317,7 @@ async def _crash(
         outcome.stuck = [str(people[lives.index(task)].resident.user_id) for task in pending]
         for task in done:
             if task.exception() is not None:
-                outcome.stuck.append(str(task.exception())[:600])
+                outcome.stuck.append(str(task.exception())[:1500])
     finally:
         for task in lives:
             task.cancel()

@@ -1917,7 +1917,7 @@ class Resident:
 
     def _diagnosis(self, timeout: float) -> str:
         log = self.tg._logs[self.chat_id]
-        read = [m.plain[:60] for m in log.messages[max(0, self._read - 3) : self._read]]
+        read = [m.plain[:30] for m in log.messages[max(0, self._read - 8) : self._read]]
         lines = [
             f"resident {self.user_id} ({self.first_name}) got no new bot message within "
             f"{timeout}s; read so far: {self._read}, the last ones: {read}"
