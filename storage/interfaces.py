@@ -102,8 +102,9 @@ class Inbox(Protocol):
         ...
 
     async def moved_on_since(self, update_id: int) -> bool:
-        """Whether the sender of this update has had a later update of theirs processed since
-        (the replies to this one are then out of date)."""
+        """Whether the sender of this update has written since (a later update of theirs is
+        stored, processed or not): the replies to this one are then out of date, and were mostly
+        seen already (a resident answers the question they were sent)."""
         ...
 
     async def replies_waiting(self, chat_id: int) -> bool:

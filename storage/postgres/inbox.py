@@ -109,12 +109,11 @@ class PostgresInbox(PostgresBase):
             )
 
     async def moved_on_since(self, update_id: int) -> bool:
-        """Whether the sender of this update has had a later update of theirs processed since
-        (the replies to this one are then out of date)."""
+        """Whether the sender of this update has written since (a later update of theirs is
+        stored): the replies to this one are then out of date, and were mostly seen already."""
         row = await self._fetchone(
             "SELECT 1 FROM updates AS later, updates AS this WHERE this.update_id = $1"
-            " AND later.sent_by = this.sent_by AND later.update_id > this.update_id"
-            " AND later.processed_at IS NOT NULL LIMIT 1",
+            " AND later.sent_by = this.sent_by AND later.update_id > this.update_id LIMIT 1",
             update_id,
         )
         return row is not None

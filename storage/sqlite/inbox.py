@@ -108,11 +108,11 @@ class SQLiteInbox(SQLiteBase):
             )
 
     async def moved_on_since(self, update_id: int) -> bool:
-        """Whether the sender of this update has had a later update of theirs processed since
-        (the replies to this one are then out of date)."""
+        """Whether the sender of this update has written since (a later update of theirs is
+        stored): the replies to this one are then out of date, and were mostly seen already."""
         row = await self._fetchone(
             f"SELECT 1 FROM updates AS later, updates AS this WHERE this.update_id = ?"
-            f" AND later.update_id > this.update_id AND later.processed_at IS NOT NULL"
+            f" AND later.update_id > this.update_id"
             f" AND {_SENT_BY.replace('payload', 'later.payload')}"
             f" = {_SENT_BY.replace('payload', 'this.payload')} LIMIT 1",
             (update_id,),
