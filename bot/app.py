@@ -164,9 +164,10 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         """Handle an update; one still in hand after twice `workers.STALLED` seconds (a call
         that never returns: every Telegram and database call has its own timeout well within
         that) is ended, logged with where it waited, and answered with an apology."""
+        limit = 2 * workers.STALLED
         task = asyncio.ensure_future(coroutine)
         try:
-            done, _ = await asyncio.wait({task}, timeout=2 * workers.STALLED)
+            done, _ = await asyncio.wait({task}, timeout=limit)
         except asyncio.CancelledError:
             task.cancel()
             raise
@@ -177,7 +178,7 @@ class OneAtATimePerResident(BaseUpdateProcessor):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        stalled = StalledUpdate(f"gave up an update after {2 * workers.STALLED:.0f} s at {where}")
+        stalled = StalledUpdate(f"gave up an update after {limit:.0f} s at {where}")
         if self.on_stalled is None:
             log.error("%s", stalled)
             return
