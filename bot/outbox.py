@@ -152,9 +152,11 @@ class Outbox:
 
     async def _send_one(self, message: QueuedMessage) -> str:
         reply = message.key.startswith(REPLY_KEY)
+        await self._pace(message.chat_id)
+        # Looked at after the pause, right before sending: a reply the resident's next message
+        # made out of date while it waited must not reach them after the newer answer.
         if reply and not await self.storage.still_pending(message.id):
             return "failed"  # out of date since it was claimed: the resident moved on
-        await self._pace(message.chat_id)
         try:
             await self._call(message)
         except RetryAfter as error:

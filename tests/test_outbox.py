@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from telegram.error import TelegramError
 
 from bot.outbox import Outbox
 from storage import SQLiteStorage
-from storage.models import ASKED_FOR, URGENT, OutgoingMessage
+from storage.models import ASKED_FOR, REPLY_KEY, URGENT, OutgoingMessage
 from tests.clock import HandClock
 from tests.fake_telegram import FakeTelegram
 
@@ -231,3 +232,34 @@ async def test_an_unforeseen_error_hands_the_rest_of_the_batch_back_at_once(
     assert await Outbox(storage, telegram_bot, sleep=Pauses()).deliver() == 6
     for chat_id in STAFF[1:]:
         assert len(tg.messages_to(chat_id)) == 3
+
+
+async def test_a_reply_made_out_of_date_while_it_waits_its_turn_is_not_sent(
+    tg: FakeTelegram, storage: SQLiteStorage, telegram_bot: Bot, tmp_path: Path
+) -> None:
+    """Two replies to one chat: while the outbox paces itself before the second, the resident's
+    next message makes it out of date (another process marks it so). It must not go out after
+    the newer answer the resident already has."""
+    tg.resident(704)
+    await storage.enqueue(
+        [
+            OutgoingMessage(
+                f"{REPLY_KEY}1:0", 704, "sendMessage", "Question 5", priority=ASKED_FOR
+            ),
+            OutgoingMessage(
+                f"{REPLY_KEY}2:0", 704, "sendMessage", "Question 6", priority=ASKED_FOR
+            ),
+        ]
+    )
+
+    async def pause_while_the_resident_moves_on(seconds: float) -> None:
+        with sqlite3.connect(tmp_path / "outbox.db") as db:
+            db.execute(
+                "UPDATE outbox SET failed_at = '2026-01-01T00:00:00+00:00'"
+                " WHERE key = ? AND sent_at IS NULL",
+                (f"{REPLY_KEY}2:0",),
+            )
+
+    outbox = Outbox(storage, telegram_bot, sleep=pause_while_the_resident_moves_on)
+    assert await outbox.deliver() == 1
+    assert [m.plain for m in tg.messages_to(704)] == ["Question 5"]
